@@ -1,0 +1,50 @@
+# Every target sets up what it needs: a fresh clone needs only python3 (and npm for the JavaScript interop check).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.carbonid-installed
+JS_DIR := tests/interop/js
+JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
+
+.PHONY: install test lint typecheck layers pytest demo bench clean
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# The independent Data Integrity verifier (digitalbazaar's JavaScript suite) used by tests/interop.
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "npm not found: the JavaScript interop tests will be skipped"; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+layers: install
+	$(BIN)/lint-imports
+
+pytest: install $(JS_STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck layers pytest
+
+demo: install
+	$(BIN)/carbonid demo
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) $(JS_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache
