@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Any
 
 from pyld import jsonld
+from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
 from certs.errors import ContextNotAllowedError, UnsafeDocumentError
@@ -147,35 +148,46 @@ def check_signable_strings(document: Any, pointer: str = "") -> None:
             check_signable_strings(value, f"{pointer}/{i}")
 
 
+class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """A pyld processor whose expansion refuses what would silently go unsigned.
+
+    `to_rdf` expands through `expand`; checking there means a document is expanded exactly once.
+    """
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self._dropped: list[str | None] = []
+        super().__init__(on_property_dropped=self._dropped.append)
+        self._document = document
+
+    def expand(self, input_: Any, options: Any) -> Any:
+        expanded = super().expand(input_, options)
+        if self._dropped:
+            term = self._dropped[0] or ""
+            raise UnsafeDocumentError(
+                f"member {term!r} is not defined by the document's @context, so it would not be signed",
+                _find_member(self._document, term),
+            )
+        for iri in _node_iris(expanded):
+            if not iri.startswith("_:") and not _ABSOLUTE_IRI.match(iri):
+                raise UnsafeDocumentError(f"relative IRI {iri!r} would not be signed; use an absolute IRI")
+        return expanded
+
+
 def expand(document: Mapping[str, Any], loader: OfflineDocumentLoader) -> list[Any]:
     """Expand JSON-LD in safe mode: undefined terms and relative IRIs raise `UnsafeDocumentError`."""
-    dropped: list[str | None] = []
-    processor = jsonld.JsonLdProcessor(on_property_dropped=dropped.append)
     try:
-        expanded = processor.expand(dict(document), loader.options())
+        return _SafeProcessor(document).expand(dict(document), loader.options())  # type: ignore[no-any-return]
     except jsonld.JsonLdError as exc:
         raise _translate(exc) from None
-    if dropped:
-        term = dropped[0] or ""
-        raise UnsafeDocumentError(
-            f"member {term!r} is not defined by the document's @context, so it would not be signed",
-            _find_member(document, term),
-        )
-    for iri in _node_iris(expanded):
-        if not iri.startswith("_:") and not _ABSOLUTE_IRI.match(iri):
-            raise UnsafeDocumentError(f"relative IRI {iri!r} would not be signed; use an absolute IRI")
-    return expanded  # type: ignore[no-any-return]
 
 
 def canonicalize(document: Mapping[str, Any], loader: OfflineDocumentLoader | None = None) -> str:
     """Canonical N-Quads (RDFC-1.0) of a JSON-LD document, after the safety checks above."""
     loader = loader or w3c_loader()
     check_signable_strings(document)
-    expanded = expand(document, loader)
-    options = loader.options()
-    options.update({"algorithm": "URDNA2015", "format": "application/n-quads"})
     try:
-        return jsonld.normalize(expanded, options)  # type: ignore[no-any-return]
+        dataset = _SafeProcessor(document).to_rdf(dict(document), loader.options())
+        return URDNA2015().main(dataset, {"algorithm": "URDNA2015", "format": "application/n-quads"})  # type: ignore[no-any-return]
     except jsonld.JsonLdError as exc:
         raise _translate(exc) from None
 
