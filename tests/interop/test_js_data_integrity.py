@@ -62,3 +62,32 @@ def test_javascript_verifier_rejects_a_tampered_document():
     result = _verify_with_javascript(signed, did_document, w3c_contexts())
     assert result["verified"] is False
     assert "Invalid signature" in result["error"]
+
+
+@pytest.mark.parametrize(
+    "template_ref",
+    ["enterprise-profile/1", "activity-data/1", "product-footprint/1", "carbon-efficiency-certificate/1"],
+)
+def test_javascript_verifier_accepts_signed_template_documents(template_ref):
+    from metadata_templates import default_catalog
+
+    catalog = default_catalog()
+    template = catalog.resolve(template_ref)
+    key = generate_signing_key("ed25519")
+    did = DidDocument.create("did:web:node.example%3A8443", [key.public_key])
+    document = template.example_document()
+    signed = add_proof(document, key, verification_method=did.key_id(key.public_key), loader=catalog.loader)
+    contexts = {url: catalog.loader.document(url) for url in catalog.loader.urls}
+    assert _verify_with_javascript(signed, did.to_json(), contexts) == {"verified": True, "error": ""}
+    first_list = next(
+        (
+            k
+            for k, v in signed.items()
+            if isinstance(v, list) and len(v) > 1 and k not in ("@context", "type")
+        ),
+        None,
+    )
+    if first_list:
+        # Line order is signed (the contexts make arrays @list): the reference verifier agrees.
+        signed[first_list] = list(reversed(signed[first_list]))
+        assert _verify_with_javascript(signed, did.to_json(), contexts)["verified"] is False
