@@ -71,3 +71,11 @@ class KeyRevokedError(VerificationError):
 
 class ProofExpiredError(VerificationError):
     """The proof's own `expires` time has passed."""
+
+
+class StaleRequestError(VerificationError):
+    """A signed request is older than the receiver accepts, or dated in the future."""
+
+
+class DomainMismatchError(VerificationError):
+    """A signed request was made for another receiver (its proof's `domain` differs)."""

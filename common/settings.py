@@ -144,6 +144,16 @@ def matches(pattern: str, description: str) -> Callable[[str], None]:
     return check
 
 
+def optional(check: Callable[[str], None]) -> Callable[[str | None], None]:
+    """Apply `check` to a value only when it is set."""
+
+    def run(value: str | None) -> None:
+        if value is not None:
+            check(value)
+
+    return run
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSettings:
     """What every carbonid service has: where it listens, where its data lives, how it logs.
@@ -158,8 +168,6 @@ class ServiceSettings:
         doc="TCP port the HTTP server listens on (0 picks a free port).",
         validate=in_range(0, 65535),
     )
-    # RUF009 cannot know that setting() is dataclasses.field(); adding "common.settings.setting" to
-    # flake8-bugbear's extend-immutable-calls in pyproject.toml would make these noqa comments unnecessary.
     data_dir: Path = setting(
         default=Path("data"),
         doc="Directory for the service's files: the SQLite database, keys, caches.",
@@ -182,6 +190,36 @@ class ServiceSettings:
         doc="Largest request body accepted, in bytes; larger bodies are answered with 413.",
         validate=in_range(1024, None),
     )
+    public_url: str | None = setting(
+        default=None,
+        doc=(
+            "The service's base URL as others reach it (e.g. https://node.example:8443); it names the "
+            "service's did:web DID and absolute links. Default: built from host, port and TLS."
+        ),
+        validate=optional(
+            matches(r"https?://[^/?#\s]+(/[^?#\s]*)?", "an http(s) URL without query or fragment")
+        ),
+    )
+    tls_certificate: Path | None = setting(
+        default=None, doc="PEM certificate chain to serve HTTPS with; unset serves plain HTTP."
+    )
+    tls_key: Path | None = setting(default=None, doc="PEM private key of tls_certificate.")
+    tls_client_ca: Path | None = setting(
+        default=None,
+        doc=(
+            "Federation CA certificate (PEM): clients presenting a certificate it issued are identified by the "
+            "prefix the certificate is bound to. Needs tls_certificate."
+        ),
+    )
+
+    def base_url(self) -> str:
+        """`public_url`, or the URL this service is reached at from its own host and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_certificate else "http"
+        # A wildcard bind address is not a reachable host; the URL names the loopback instead.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"{scheme}://{host}:{self.port}"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -41,6 +41,24 @@ VC_TERMS = frozenset(
     }
 )
 _KEYWORD_MEMBERS = frozenset({"@context", "id", "type"})
+# Terms the Data Integrity context defines (protected) inside a proof. A template context that is
+# @protected and defines one of them makes every signed document unprocessable, since a type-scoped
+# context may not redefine a protected term.
+PROOF_TERMS = frozenset(
+    {
+        "proof",
+        "created",
+        "expires",
+        "domain",
+        "challenge",
+        "nonce",
+        "previousProof",
+        "proofPurpose",
+        "proofValue",
+        "cryptosuite",
+        "verificationMethod",
+    }
+)
 
 
 def schema_members(schema: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
@@ -96,6 +114,10 @@ def context_from_schema(schema: Mapping[str, Any], *, credential: bool = False) 
     for name, member, pointer in schema_members(schema):
         if name in reserved or name.startswith("@"):
             continue
+        if name in PROOF_TERMS:
+            raise ValueError(
+                f"member {name!r} at {pointer} collides with a Data Integrity proof term; rename it"
+            )
         definition = term_definition(member, name)
         if definition is None:
             continue

@@ -119,3 +119,28 @@ def test_loader_serves_template_and_w3c_contexts_only(catalog):
     assert "https://www.w3.org/ns/credentials/v2" in loader.urls
     with pytest.raises(ContextNotAllowedError):
         loader("https://carbonid.org/contexts/unknown/v1.jsonld")
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
+def test_every_example_can_be_signed_with_both_suites_and_verified(template, catalog):
+    from certs.data_integrity import add_proof, verify_proofs
+    from certs.did import DidDocument
+    from certs.keys import generate_signing_key
+
+    keys = [generate_signing_key("ed25519"), generate_signing_key("sm2")]
+    did = DidDocument.create("did:web:node.example", [k.public_key for k in keys])
+    document = template.example_document()
+    for key in keys:
+        document = add_proof(
+            document, key, verification_method=did.key_id(key.public_key), loader=catalog.loader
+        )
+    assert len(verify_proofs(document, did, loader=catalog.loader)) == 2
+
+
+def test_a_member_named_like_a_proof_term_is_refused():
+    schema = {
+        "type": "object",
+        "properties": {"validity": {"type": "object", "properties": {"expires": {"type": "string"}}}},
+    }
+    with pytest.raises(ValueError, match="collides with a Data Integrity proof term"):
+        context_from_schema(schema)

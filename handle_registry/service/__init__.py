@@ -1,0 +1,1 @@
+"""The registry service: prefix applications and approval, signed prefix records, delegation, templates."""
