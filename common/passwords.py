@@ -1,0 +1,76 @@
+"""Salted secret hashes for HTTP Basic credentials (registry administrators, Handle HS_SECKEY values).
+
+Only the hash is stored: `scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`. Checking costs a few tens of
+milliseconds by design; `SecretChecker` remembers recent successes in memory (keyed by a keyed hash of
+the secret, never the secret itself) so a client making many authenticated calls pays that once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict
+
+_N, _R, _P = 2**14, 8, 1
+_PREFIX = "scrypt"
+
+
+def hash_secret(secret: str) -> str:
+    """A new salted scrypt hash of `secret`."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    encode = base64.b64encode
+    return f"{_PREFIX}${_N}${_R}${_P}${encode(salt).decode()}${encode(digest).decode()}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    """Whether `secret` matches a hash made by `hash_secret` (constant-time comparison)."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != _PREFIX:
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            secret.encode("utf-8"),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def new_secret() -> str:
+    """A fresh random secret to hand to an administrator once."""
+    return secrets.token_urlsafe(24)
+
+
+class SecretChecker:
+    """`check_secret` with a small in-memory cache of recent successes."""
+
+    def __init__(self, *, max_entries: int = 1024, ttl_seconds: float = 300.0) -> None:
+        self._key = secrets.token_bytes(32)
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._max = max_entries
+        self._ttl = ttl_seconds
+
+    def check(self, secret: str, stored: str) -> bool:
+        """Whether `secret` matches `stored`; a recent success is answered from memory."""
+        token = hmac.new(self._key, f"{stored}\0{secret}".encode(), hashlib.sha256).digest()
+        now = time.monotonic()
+        seen = self._seen.get(token)
+        if seen is not None and now - seen < self._ttl:
+            return True
+        if not check_secret(secret, stored):
+            return False
+        self._seen[token] = now
+        self._seen.move_to_end(token)
+        while len(self._seen) > self._max:
+            self._seen.popitem(last=False)
+        return True
