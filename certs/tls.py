@@ -77,3 +77,17 @@ def _load_ca(context: ssl.SSLContext, source: CaSource) -> None:
         context.load_verify_locations(cadata=source)
     else:
         context.load_verify_locations(cafile=source)
+
+
+def serving_ssl_context(
+    cert_file: StrPath, key_file: StrPath, client_ca: CaSource | None = None
+) -> ssl.SSLContext:
+    """How a carbonid service serves HTTPS: with `client_ca`, client certificates are optional (anonymous
+    readers are served, federation peers presenting a certificate from that CA are identified); without it,
+    plain server TLS."""
+    if client_ca is not None:
+        return server_ssl_context(cert_file, key_file, client_ca, require_client_certificate=False)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _harden(context)
+    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    return context

@@ -205,19 +205,24 @@ def _create_postgres_engine(url: sa.URL, *, echo: bool, pool_size: int, max_over
 
 
 def engine_context(
-    url: str, *, migrations: Sequence[Migration] = (), **engine_options: Any
+    url: str,
+    *,
+    migrations: Sequence[Migration] = (),
+    migration_table: str = "schema_migrations",
+    **engine_options: Any,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """Return an aiohttp ``cleanup_ctx`` piece: create the engine, apply ``migrations``, dispose at shutdown.
 
     The engine is stored under :data:`common.app_keys.ENGINE_KEY`; ``engine_options`` go to
-    :func:`create_engine`.
+    :func:`create_engine`. Each service names its own ``migration_table`` so that services may share
+    one database.
     """
 
     async def _engine(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(url, **engine_options)
         try:
             if migrations:
-                await migrate(engine, migrations)
+                await migrate(engine, migrations, table=migration_table)
             app[ENGINE_KEY] = engine
             yield
         finally:
