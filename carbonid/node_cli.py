@@ -1,0 +1,205 @@
+"""`carbonid node`: initialise, serve and configure an enterprise node, apply for its prefix, publish records.
+
+Exit codes: 0 success; 1 the operation was refused (already initialised, invalid document, the registry
+said no or could not be reached); 2 the command could not run (bad settings, unreadable file, bad option).
+Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from carbonid.cli_support import (
+    EXIT_INVALID,
+    config_option,
+    fail,
+    load_service_settings,
+    read_json,
+    serving_tls,
+)
+from certs.errors import CertsError
+from common.database import DatabaseUnavailable, DatabaseURLError, MigrationError
+from common.passwords import new_secret
+from common.settings import render_settings_toml
+from metadata_templates import TemplateValidationError, default_catalog
+from node.context import load_identity
+from node.handle_service import AlreadyInitialised
+from node.records import HandleInUse, Publication, RecordRejected, publish_record
+from node.registry_client import (
+    ApplicationRefused,
+    RegistryUnreachable,
+    build_application,
+    sign_application,
+    submit_application,
+)
+from node.registry_client import registry_did as did_of_registry
+from node.runtime import initialise_node, open_node
+from node.settings import SECTION, NodeSettings
+
+CONFIG = config_option(SECTION, required=True)
+
+
+def _database_errors(exc: Exception) -> NoReturn:
+    fail(f"database: {exc}".splitlines()[0])
+
+
+@click.group("node", context_settings={"help_option_names": ["-h", "--help"]})
+def node() -> None:
+    """The enterprise node: publishes signed carbon records under its prefix, speaks the Handle REST API."""
+
+
+@node.command("init")
+@CONFIG
+@click.option("--rotate-secret", is_flag=True, help="Replace the admin secret of an initialised node.")
+def init(config: Path, rotate_secret: bool) -> None:
+    """Create the keys, the database and <prefix>/ADMIN; print the admin secret (once)."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+    secret = new_secret()
+    try:
+        ctx = asyncio.run(initialise_node(settings, secret, rotate=rotate_secret))
+    except AlreadyInitialised:
+        fail(
+            f"node {settings.prefix} is already initialised ({settings.prefix}/ADMIN exists); "
+            "use --rotate-secret to replace the admin secret",
+            EXIT_INVALID,
+        )
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    except (OSError, CertsError) as exc:
+        fail(f"keys in {settings.data_dir / 'keys'}: {exc}")
+    click.echo(f"node         {settings.prefix}{' (admin secret rotated)' if rotate_secret else ''}")
+    click.echo(f"DID          {ctx.identity.did.id}")
+    click.echo(f"service URL  {settings.base_url()}")
+    click.echo(f"admin user   {settings.admin_user}")
+    click.echo(f"admin secret {secret}")
+    click.echo("The secret is shown once and stored only as a salted hash: keep it now.")
+
+
+@node.command("serve")
+@CONFIG
+def serve(config: Path) -> None:
+    """Serve the node (HTTPS when tls_certificate is set; peer certificates when tls_client_ca is)."""
+    import uvloop
+
+    from common.web import run_service
+    from node.app import create_app
+
+    settings = load_service_settings(NodeSettings, config, SECTION)
+    try:
+        context = serving_tls(settings)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        fail(f"TLS: {exc}")
+    uvloop.install()
+    try:
+        run_service(create_app(settings), settings, ssl_context=context)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@node.command("settings")
+def settings_command() -> None:
+    """Print every setting with its documentation and default, as a TOML file."""
+    click.echo(render_settings_toml(NodeSettings, section=SECTION), nl=False)
+
+
+@node.command("apply")
+@CONFIG
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The enterprise profile (an enterprise-profile/1 document).",
+)
+@click.option("--registry", "registry_url", help="Registry base URL (default: registry_url of the settings).")
+@click.option("--registry-did", help="Registry DID (default: registry_did, or the did:web of the URL).")
+@click.option("--note", help="A note for the registry's reviewers.")
+@click.option(
+    "--ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CA certificate to verify an HTTPS registry with (default: the system's).",
+)
+def apply(
+    config: Path,
+    profile: Path,
+    registry_url: str | None,
+    registry_did: str | None,
+    note: str | None,
+    ca: Path | None,
+) -> None:
+    """Apply to the registry for the node's prefix with a signed prefix-application/1."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+    url = registry_url or settings.registry_url
+    if not url:
+        fail("no registry: give --registry or set registry_url")
+    document = read_json(profile)
+    if not isinstance(document, dict):
+        fail(f"{profile} must hold a JSON object (an enterprise-profile document)")
+    catalog = default_catalog()
+    try:
+        identity = load_identity(settings)
+        application = build_application(settings, identity, catalog, document, note=note)
+        domain = did_of_registry(url, registry_did or settings.registry_did)
+        signed = sign_application(identity, catalog, application, domain=domain)
+    except TemplateValidationError as exc:
+        fail("; ".join(str(issue) for issue in exc.issues), EXIT_INVALID)
+    except ValueError as exc:
+        fail(str(exc))
+    context = None
+    if ca is not None:
+        try:
+            context = ssl.create_default_context(cafile=str(ca))
+        except (OSError, ssl.SSLError) as exc:
+            fail(f"cannot load CA {ca}: {exc}")
+    try:
+        answer = asyncio.run(submit_application(url, signed, ssl_context=context))
+    except ApplicationRefused as exc:
+        fail(f"the registry refused the application ({exc.status}): {exc}", EXIT_INVALID)
+    except RegistryUnreachable as exc:
+        fail(f"the registry did not answer: {exc}", EXIT_INVALID)
+    click.echo(json.dumps(answer.body, ensure_ascii=False, indent=2))
+
+
+@node.command("publish")
+@CONFIG
+@click.argument("template")
+@click.argument("document_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--suffix", help="The handle suffix (default: the document's handle, or generated).")
+@click.option("--visibility", type=click.Choice(["public", "private"]), help="Default: public, or unchanged.")
+@click.option("--reason", help="Why the record changes (required from version 2 on).")
+def publish(
+    config: Path,
+    template: str,
+    document_file: Path,
+    suffix: str | None,
+    visibility: str | None,
+    reason: str | None,
+) -> None:
+    """Publish FILE as a new version of a record of TEMPLATE, directly into the node's database."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+    document = read_json(document_file)
+    if not isinstance(document, dict):
+        fail(f"{document_file} must hold a JSON object")
+    publication = Publication(template, document, suffix=suffix, visibility=visibility, reason=reason)
+
+    async def run() -> dict[str, Any]:
+        async with open_node(settings) as ctx:
+            published = await publish_record(ctx, publication, actor=f"{settings.admin_user} (cli)")
+            return published.to_json()
+
+    try:
+        result = asyncio.run(run())
+    except RecordRejected as exc:
+        issues = exc.extensions.get("issues")
+        lines = [f"{i['pointer'] or '/'}: {i['message']}" for i in issues] if isinstance(issues, list) else []
+        fail("; ".join(lines) or str(exc), EXIT_INVALID)
+    except HandleInUse as exc:
+        fail(str(exc.detail), EXIT_INVALID)
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    click.echo(json.dumps(result, ensure_ascii=False))

@@ -1,0 +1,12 @@
+"""The typed keys under which the node keeps its shared resources in the aiohttp application, declared once."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from node.context import NodeContext
+
+NODE_KEY: Final = web.AppKey("NODE_KEY", NodeContext)
+"""The node's settings, identity, templates, store and secret checker, made in a cleanup context."""

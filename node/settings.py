@@ -1,0 +1,105 @@
+"""The enterprise node's settings: the `[node]` table of a TOML file, or `CARBONID_*` environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.settings import ServiceSettings, in_range, matches, optional, setting
+from handle_registry.identifiers import InvalidPrefix, parse_prefix
+from metadata_templates import TemplateNotFoundError, default_catalog
+
+SECTION = "node"
+"""The TOML table the node reads its settings from."""
+
+DEFAULT_TEMPLATES = ("enterprise-profile", "activity-data", "product-footprint")
+
+
+def _prefix(value: str) -> None:
+    try:
+        prefix = parse_prefix(value)
+    except InvalidPrefix as exc:
+        raise ValueError(str(exc)) from None
+    if prefix.is_na:
+        raise ValueError("0.NA holds prefix records; a node publishes under its own prefix")
+
+
+def _templates(value: tuple[str, ...]) -> None:
+    if not value:
+        raise ValueError("list at least one template id the node may publish")
+    catalog = default_catalog()
+    for item in value:
+        try:
+            template = catalog.get(item)
+        except TemplateNotFoundError as exc:
+            raise ValueError(str(exc)) from None
+        if "handle" not in template.schema.get("properties", {}):
+            # A record names its own handle inside what is signed; a template without one is a request
+            # to another service (key-change), not something a node publishes.
+            raise ValueError(f"template {item} has no 'handle' member, so its documents cannot be records")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSettings(ServiceSettings):
+    """Settings of an enterprise node: where it listens, which prefix it serves, how it signs."""
+
+    port: int = setting(
+        default=18443,
+        doc="TCP port the HTTP server listens on (0 picks a free port).",
+        validate=in_range(0, 65535),
+    )
+    prefix: str = setting(
+        doc=(
+            "The identifier prefix this node serves and publishes under, e.g. 88.186.1. Handles under any "
+            "other prefix are answered with Handle code 301 (server not responsible)."
+        ),
+        validate=_prefix,
+    )
+    sign_sm2: bool = setting(
+        default=False,
+        doc=(
+            "Also sign every published record with an SM2 key (cryptosuite sm2-rdfc-2024) beside the Ed25519 "
+            "proof, where national cryptography is required. The key is created in data_dir/keys on first use."
+        ),
+    )
+    handle_ttl: int = setting(
+        default=86400,
+        doc="TTL in seconds given to the Handle values of published records (how long resolvers may cache them).",
+        validate=in_range(0, 2**31 - 1),
+    )
+    templates: tuple[str, ...] = setting(
+        default=DEFAULT_TEMPLATES,
+        doc=(
+            "Ids of the metadata templates this node publishes records of (a reference without version means "
+            "the latest). Each must have a 'handle' member. Registry artefacts (prefix records, prefix "
+            "applications) and resolver-issued certificates are not published by a node."
+        ),
+        validate=_templates,
+    )
+    plain_http_credentials: bool = setting(
+        default=False,
+        doc=(
+            "Accept Basic credentials over plain HTTP from non-loopback clients (only behind a proxy that "
+            "terminates TLS). Like the Handle.Net server, the node otherwise ignores credentials sent in the "
+            "clear and answers 403; loopback clients are always accepted."
+        ),
+    )
+    registry_url: str | None = setting(
+        default=None,
+        doc="Base URL of the registry `node apply` sends the prefix application to (POST <url>/api/prefixes).",
+        validate=optional(
+            matches(r"https?://[^/?#\s]+(/[^?#\s]*)?", "an http(s) URL without query or fragment")
+        ),
+    )
+    registry_did: str | None = setting(
+        default=None,
+        doc=(
+            "DID of that registry: the domain the application is signed for. Default: the did:web DID of "
+            "registry_url."
+        ),
+        validate=optional(matches(r"did:[a-z0-9]+:\S+", "a DID (did:method:...)")),
+    )
+
+    @property
+    def admin_user(self) -> str:
+        """The Basic-auth user of the node's administrator, `300:<prefix>/ADMIN`."""
+        return f"300:{self.prefix}/ADMIN"
