@@ -10,46 +10,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from carbonid.cli_support import EXIT_INVALID, fail, read_json, write_json
+from carbonid.node_cli import node
+from carbonid.registry_cli import registry
 from certs.data_integrity import add_proof, verify_proofs
 from certs.did import DidDocument
 from certs.errors import CertsError, KeyFormatError, UnsafeDocumentError, VerificationError
 from certs.keys import KeyAlgorithm, load_signing_key, save_key_pair
 from certs.keys import generate_signing_key as new_key
 from metadata_templates import TemplateNotFoundError, TemplateValidationError, default_catalog, validate
-
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print one line on stderr and exit."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def read_json(path: Path) -> Any:
-    """Read a JSON file or exit with one line saying why not."""
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror}")
-    except UnicodeDecodeError:
-        fail(f"{path} is not UTF-8 text")
-    except json.JSONDecodeError as exc:
-        fail(f"{path} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-
-
-def write_json(data: Any, out: Path | None) -> None:
-    """Write JSON to a file or stdout."""
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        out.write_text(text, "utf-8")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -285,6 +258,10 @@ def demo_command(data_dir: Path, once: bool) -> None:
     from carbonid.demo import run_foundation_demo
 
     run_foundation_demo(data_dir, echo=click.echo)
+
+
+main.add_command(registry)
+main.add_command(node)
 
 
 if __name__ == "__main__":

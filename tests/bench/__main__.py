@@ -90,6 +90,11 @@ def main() -> int:
         lambda: dumps(encode_resolution("88.186.1/ACT.2025", values)),
     )
     row("Handle JSON decode record", lambda: decode_resolution(parse_json(wire)))
+
+    print()
+    from tests.bench import node_publish
+
+    node_publish.run()
     return 0
 
 
