@@ -1,7 +1,8 @@
 """`carbonid demo`: the local demonstration.
 
-The registry, nodes and resolver of the federation arrive with the next issues; until then the demo
-runs what exists, for real, on this machine: an enterprise's keys and DID document, the federation CA
+The registry and node services exist (`carbonid registry serve`, `carbonid node serve`); the resolver
+and the one-command federation that starts them all arrive with the next issue. Until then the demo
+runs the foundation they stand on, for real, on this machine: an enterprise's keys and DID document, the federation CA
 and a mutual-TLS handshake on loopback that identifies the peer by its prefix, every metadata template
 validated, signed with Ed25519 and SM2 and verified, and each record written as Handle REST JSON.
 Re-running on the same data directory reuses its keys and CA.
@@ -42,8 +43,8 @@ def run_foundation_demo(data_dir: Path, *, echo: Echo = print) -> None:
     """Run the foundation walk-through in `data_dir` and print what it did."""
     data_dir.mkdir(parents=True, exist_ok=True)
     echo(f"carbonid demo — foundation walk-through in {data_dir.resolve()}")
-    echo("(the federation of registry, nodes and resolver is not built yet; this runs the trust layer,")
-    echo(" identifiers and templates it will stand on)\n")
+    echo("(the registry and node services run with `carbonid registry serve` / `carbonid node serve`; the")
+    echo(" one-command federation with the resolver comes next; this runs the trust layer they stand on)\n")
 
     keys = [_key(data_dir / "keys", algorithm) for algorithm in ("ed25519", "sm2")]
     did = DidDocument.create(DID, [k.public_key for k in keys])
