@@ -318,3 +318,16 @@ async def test_control_characters_never_reach_the_database(client):
     assert (await client.get(f"/api/handles/{PREFIX}/A%00B")).status == 400
     big = await client.get(f"/api/handles?prefix={PREFIX}&page={10**30}&pageSize=1")
     assert (big.status, (await big.json())["responseCode"]) == (400, 4)
+
+
+async def test_the_signed_document_carries_its_handle_and_version(client):
+    await publish(client, activity(), suffix="ACT.V")
+    await publish(client, activity(), suffix="ACT.V", reason="corrected meter reading")
+    latest = await (await client.get(f"/api/records/{PREFIX}/ACT.V")).json()
+    first = await (await client.get(f"/api/records/{PREFIX}/ACT.V/versions/1")).json()
+    assert (latest["document"]["handle"], latest["document"]["version"]) == (f"{PREFIX}/ACT.V", 2)
+    assert first["document"]["version"] == 1
+    # A version number sent by the publisher is not trusted: the node writes its own.
+    document = activity()
+    document["version"] = 99
+    assert (await publish(client, document, suffix="ACT.V", reason="third"))["version"] == 3
