@@ -43,7 +43,11 @@ test: lint typecheck layers pytest
 demo: install
 	$(BIN)/carbonid demo
 
+# wrk (Debian package) drives the HTTP benchmarks; installed here when missing and we may.
 bench: install
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1)); } || \
+		echo "wrk is not installed: HTTP benchmarks will say so"
 	$(BIN)/python -m tests.bench
 
 clean:

@@ -1,0 +1,73 @@
+"""The resolver's settings: the `[resolver]` table of a TOML file, or `CARBONID_*` environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from common.settings import ServiceSettings, in_range, matches, optional, setting
+
+SECTION: Final = "resolver"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolverSettings(ServiceSettings):
+    """Where the federation starts, what the resolver trusts, and how it caches and waits."""
+
+    port: int = setting(default=18000, doc="TCP port the resolver listens on.", validate=in_range(0, 65535))
+    root_registry_url: str = setting(
+        doc="Base URL of the top-level registry every resolution starts from (e.g. https://registry.example:18100).",
+        validate=matches(r"https?://[^/?#\s]+(/[^?#\s]*)?", "an http(s) URL"),
+    )
+    trust_anchor: Path = setting(
+        doc=(
+            "The top-level registry's DID document (JSON file), pinned: a prefix record verifies only if it chains "
+            "to a key listed here. Get it from the registry's operator (`carbonid registry anchor`), never from the "
+            "network."
+        ),
+    )
+    federation_ca: Path | None = setting(
+        default=None,
+        doc="CA certificate (PEM) that registries' and nodes' HTTPS certificates must chain to; unset: the system's CAs.",
+    )
+    client_certificate: Path | None = setting(
+        default=None,
+        doc=(
+            "Client certificate (PEM, issued by the federation CA and bound to `prefix`) presented to nodes, so "
+            "records granted to the resolver's prefix can be read. Needs client_key."
+        ),
+    )
+    client_key: Path | None = setting(default=None, doc="Private key (PEM) of client_certificate.")
+    prefix: str | None = setting(
+        default=None,
+        doc="The resolver's own identifier prefix (e.g. 88.100.9): what its client certificate is bound to.",
+        validate=optional(matches(r"[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)*", "a prefix such as 88.100.9")),
+    )
+    upstream_timeout_seconds: float = setting(
+        default=5.0, doc="How long one request to a registry or node may take.", validate=in_range(0.1, 120)
+    )
+    max_referrals: int = setting(
+        default=4,
+        doc="How many delegation referrals a resolution follows before giving up.",
+        validate=in_range(0, 16),
+    )
+    negative_ttl_seconds: int = setting(
+        default=60, doc="How long a 'not found' answer is cached.", validate=in_range(0, 86400)
+    )
+    max_ttl_seconds: int = setting(
+        default=86400,
+        doc="Upper bound on how long any answer is cached, whatever its values' ttl.",
+        validate=in_range(0, 7 * 86400),
+    )
+    max_stale_seconds: int = setting(
+        default=86400,
+        doc=(
+            "When a registry or node does not answer, a cached answer up to this old (past its ttl) is served, "
+            "flagged stale; older than that, the resolver answers 503."
+        ),
+        validate=in_range(0, 30 * 86400),
+    )
+    cache_max_entries: int = setting(
+        default=100_000, doc="Most answers kept in the in-memory cache.", validate=in_range(1, 10_000_000)
+    )
