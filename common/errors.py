@@ -259,11 +259,17 @@ def _problem_from_http_exception(exc: web.HTTPException) -> ProblemError:
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every error as problem+json: ProblemErrors, aiohttp's HTTP errors, and crashes (500).
 
-    Place it after :func:`common.logging.request_id_middleware`. Redirects and other non-error
-    ``HTTPException`` s pass through; routes marked with :func:`handles_own_errors` keep their
-    ``HTTPException`` s. :class:`common.database.DatabaseUnavailable` becomes a 503; any other exception a 500
-    whose body names only the request id, logged once with its traceback.
+    Place it after :func:`common.logging.request_id_middleware` (or use ``common.web.service_middleware``,
+    which is both in one). Redirects and other non-error ``HTTPException`` s pass through; routes marked
+    with :func:`handles_own_errors` keep their ``HTTPException`` s. :class:`common.database.DatabaseUnavailable`
+    becomes a 503; any other exception a 500 whose body names only the request id, logged once with its
+    traceback.
     """
+    return await render_problems(request, handler)
+
+
+async def render_problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Call `handler`, turning its errors into problem+json responses (the body of `problem_middleware`)."""
     try:
         return await handler(request)
     except ProblemError as exc:
