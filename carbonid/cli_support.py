@@ -81,3 +81,13 @@ def serving_tls(settings: ServiceSettings) -> ssl.SSLContext | None:
         return serving_ssl_context(settings.tls_certificate, settings.tls_key, settings.tls_client_ca)
     except (OSError, ssl.SSLError, ValueError) as exc:
         fail(f"cannot load the TLS certificate and key: {exc}")
+
+
+def client_tls(ca: Path | None) -> ssl.SSLContext | None:
+    """A client TLS context trusting `ca` (a PEM file), None for the system's CAs, or exit 2 saying why not."""
+    if ca is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(ca))
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"cannot load CA {ca}: {exc}")

@@ -71,3 +71,9 @@ class ResolverSettings(ServiceSettings):
     cache_max_entries: int = setting(
         default=100_000, doc="Most answers kept in the in-memory cache.", validate=in_range(1, 10_000_000)
     )
+
+    def __post_init__(self) -> None:
+        if self.client_key is not None and self.client_certificate is None:
+            raise ValueError(
+                "client_key needs client_certificate: set both (or a certificate file holding both)"
+            )

@@ -1,0 +1,186 @@
+"""`carbonid resolver` (serve and configure the resolver) and `carbonid resolve HANDLE` (ask one).
+
+`carbonid resolve` exit codes: 0 the answer is verified; 1 it failed verification, is unsigned, or the
+handle does not exist (one line on stderr says which); 2 the resolver cannot be reached, has no answer
+now (a registry or node it needs does not answer), or the usage is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+import click
+
+from carbonid.cli_support import (
+    EXIT_INVALID,
+    EXIT_USAGE,
+    client_tls,
+    config_option,
+    fail,
+    load_service_settings,
+    serving_tls,
+)
+from common.settings import render_settings_toml
+from resolver.settings import SECTION, ResolverSettings
+
+DEFAULT_RESOLVER_URL: Final = "http://127.0.0.1:18000"
+RESOLVER_URL_VARIABLE: Final = "CARBONID_RESOLVER_URL"
+TIMEOUT_SECONDS: Final = 30
+VALUE_WIDTH: Final = 72
+
+CONFIG: Callable[[Callable[..., None]], Callable[..., None]] = config_option(SECTION, required=False)
+
+
+@click.group("resolver", context_settings={"help_option_names": ["-h", "--help"]})
+def resolver() -> None:
+    """The resolver: turns any handle into an answer verified back to the pinned trust anchor."""
+
+
+@resolver.command("serve")
+@CONFIG
+def serve(config: Path | None) -> None:
+    """Run the resolver until interrupted (HTTPS when tls_certificate is set)."""
+    import uvloop
+
+    from common.database import DatabaseURLError, MigrationError
+    from common.web import run_service
+    from resolver.app import create_app
+
+    settings = load_service_settings(ResolverSettings, config, SECTION)
+    ssl_context = serving_tls(settings)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0])
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"cannot start the resolver: {exc}")
+    uvloop.install()
+    try:
+        run_service(app, settings, ssl_context=ssl_context)
+    except (ValueError, DatabaseURLError, MigrationError, OSError, ssl.SSLError) as exc:
+        fail(str(exc).splitlines()[0])
+
+
+@resolver.command("settings")
+def show_settings() -> None:
+    """Print every setting with its documentation and default, as a TOML file to start from."""
+    click.echo(render_settings_toml(ResolverSettings, section=SECTION), nl=False)
+
+
+# --- carbonid resolve ------------------------------------------------------------------------------
+
+
+def _fetch(url: str, context: ssl.SSLContext | None) -> tuple[int, Any]:
+    """GET `url`; the status and the JSON body (None when the body is not JSON)."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 (http(s) only)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=context) as response:  # noqa: S310
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, None
+
+
+def _shorten(text: str, width: int = VALUE_WIDTH) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _value_text(value: dict[str, Any]) -> str:
+    data = value.get("data", {})
+    content = data.get("value") if isinstance(data, dict) else data
+    return _shorten(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
+
+
+def _print_answer(body: dict[str, Any]) -> None:
+    verification = body.get("verification", {})
+    click.echo(f"{body.get('handle')}  {verification.get('status', '?')}")
+    if verification.get("reason"):
+        click.echo(f"  reason         {verification['reason']}")
+    if verification.get("verificationMethod"):
+        suites = ", ".join(verification.get("cryptosuites", []))
+        click.echo(
+            f"  key            {verification['verificationMethod']}" + (f" ({suites})" if suites else "")
+        )
+    if verification.get("version") is not None:
+        click.echo(f"  version        {verification['version']}")
+    record = verification.get("prefixRecord")
+    if record:
+        click.echo(
+            f"  prefix record  {record['handle']} version {record['version']}, issued {record['issued']} "
+            f"by {record['registry']}"
+        )
+    if verification.get("registries"):
+        click.echo(f"  registries     {' → '.join(verification['registries'])}")
+    flags = [name for name in ("cached", "stale") if verification.get(name)]
+    click.echo(
+        f"  checked        {verification.get('checkedAt', '?')}" + (f" ({', '.join(flags)})" if flags else "")
+    )
+    values = body.get("values", [])
+    click.echo(f"values ({len(values)})")
+    for value in values:
+        click.echo(f"  {value.get('index', ''):>6}  {value.get('type', ''):<28} {_value_text(value)}")
+
+
+@click.command("resolve", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("handle")
+@click.option(
+    "--resolver",
+    "resolver_url",
+    envvar=RESOLVER_URL_VARIABLE,
+    default=DEFAULT_RESOLVER_URL,
+    show_default=True,
+    help=f"The resolver's base URL (also from {RESOLVER_URL_VARIABLE}).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the resolver's JSON answer as it came.")
+@click.option(
+    "--ca",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="CA certificate to verify an HTTPS resolver with (default: the system's).",
+)
+def resolve_command(handle: str, resolver_url: str, as_json: bool, ca: Path | None) -> None:
+    """Resolve HANDLE through a resolver and say whether the answer verifies.
+
+    Exit 0 verified; 1 failed, unsigned or not found; 2 the resolver (or what it needs) cannot be reached.
+    """
+    if not resolver_url.startswith(("http://", "https://")):
+        fail(f"the resolver URL must be http(s)://..., got {resolver_url!r}")
+    if not handle:
+        fail("give a handle, e.g. 88.186.1/ACT.2025")
+    context = client_tls(ca)
+    url = resolver_url.rstrip("/") + "/api/handles/" + quote(handle, safe="/")
+    try:
+        status, body = _fetch(url, context)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        fail(f"cannot reach the resolver at {resolver_url}: {reason}", EXIT_USAGE)
+    if not isinstance(body, dict):
+        fail(f"the resolver at {resolver_url} answered HTTP {status} without Handle JSON", EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    message = body.get("message") or f"HTTP {status}"
+    if status == 404:
+        fail(f"not found: {handle}: {message}", EXIT_INVALID)
+    if status >= 500 or status == 300:
+        fail(f"no answer now: {message}", EXIT_USAGE)
+    if status != 200 or "verification" not in body:
+        fail(f"the resolver refused {handle!r} (HTTP {status}): {message}", EXIT_USAGE)
+    if not as_json:
+        _print_answer(body)
+    verification = body["verification"]
+    state = verification.get("status")
+    if state == "verified":
+        return
+    if state == "unsigned":
+        fail(f"unsigned: {handle} carries no signed document; nothing vouches for its values", EXIT_INVALID)
+    fail(f"failed: {verification.get('reason') or 'verification failed'}", EXIT_INVALID)

@@ -1,0 +1,112 @@
+"""`create_app(settings)`: the resolver's aiohttp application."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from certs.canonical import w3c_contexts
+from certs.did import DidDocument
+from certs.x509 import CertificateError, prefix_from_certificate
+from common.app_keys import ENGINE_KEY
+from common.database import engine_context
+from common.web import create_service_app
+from handle_registry.identifiers import fold_ascii
+from metadata_templates import Catalog, default_catalog
+from resolver import handle_api
+from resolver.context import (
+    SERVICE_NAME,
+    ResolverContext,
+    database_url,
+    load_identity,
+    load_trust_anchor,
+    utc_now,
+)
+from resolver.keys import RESOLVER_KEY
+from resolver.openapi import build_openapi
+from resolver.repository import ResolverStore
+from resolver.schema import MIGRATION_TABLE, MIGRATIONS
+from resolver.settings import ResolverSettings
+from resolver.upstream import Upstream, client_tls, open_session
+from resolver.verification import ProofVerifier
+from resolver.versions import VersionGuard
+
+
+def check_client_certificate(settings: ResolverSettings) -> None:
+    """Refuse a client certificate bound to another prefix than the resolver's `prefix` (ValueError)."""
+    if settings.client_certificate is None or settings.prefix is None:
+        return
+    try:
+        bound = prefix_from_certificate(settings.client_certificate.read_bytes())
+    except OSError as exc:
+        raise ValueError(
+            f"cannot read client_certificate {settings.client_certificate}: {exc.strerror}"
+        ) from None
+    except CertificateError as exc:
+        raise ValueError(f"client_certificate {settings.client_certificate}: {exc}") from None
+    if fold_ascii(bound) != fold_ascii(settings.prefix):
+        raise ValueError(
+            f"client_certificate is bound to prefix {bound}, but the resolver's prefix is {settings.prefix}"
+        )
+
+
+def _resolver_context(
+    settings: ResolverSettings,
+    catalog: Catalog,
+    anchor: DidDocument,
+    tls: ssl.SSLContext | bool,
+    clock: Callable[[], datetime],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def resolver_context(app: web.Application) -> AsyncIterator[None]:
+        # Key files are read (or created) once, off the event loop.
+        identity = await asyncio.to_thread(load_identity, settings)
+        size = settings.cache_max_entries
+        session = open_session(settings, tls)
+        try:
+            context = ResolverContext(
+                settings=settings,
+                catalog=catalog,
+                anchor=anchor,
+                identity=identity,
+                upstream=Upstream(session, clock),
+                guard=VersionGuard(ResolverStore(app[ENGINE_KEY]), max_entries=size),
+                verifier=ProofVerifier(catalog.loader, max_entries=size),
+                clock=clock,
+            )
+            app[RESOLVER_KEY] = context
+            yield
+            await context.flights.close()
+        finally:
+            await session.close()
+
+    return resolver_context
+
+
+def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
+    """The resolver: verified Handle resolution, its DID document, health, OpenAPI, contexts.
+
+    `clock` replaces the real time (cache expiry, proof times), so tests expire entries without sleeping.
+    Raises `TrustAnchorError` when the trust anchor cannot be read, ValueError for a client certificate
+    bound to another prefix, OSError / ssl.SSLError for TLS files that cannot be loaded: at once, not when
+    the server starts.
+    """
+    catalog = default_catalog()
+    anchor = load_trust_anchor(settings.trust_anchor)
+    check_client_certificate(settings)
+    tls = client_tls(settings)
+    app = create_service_app(
+        settings,
+        name=SERVICE_NAME,
+        openapi=build_openapi,
+        contexts={**w3c_contexts(), **catalog.contexts},
+    )
+    app.cleanup_ctx.append(
+        engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
+    )
+    app.cleanup_ctx.append(_resolver_context(settings, catalog, anchor, tls, clock))
+    handle_api.add_routes(app)
+    return app

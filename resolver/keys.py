@@ -1,0 +1,12 @@
+"""The typed keys under which the resolver keeps its shared resources in the aiohttp application, declared once."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from resolver.context import ResolverContext
+
+RESOLVER_KEY: Final = web.AppKey("RESOLVER_KEY", ResolverContext)
+"""The resolver's context (settings, trust anchor, upstream session, caches), made in a cleanup context."""

@@ -1,0 +1,393 @@
+"""Resolving any handle into a verified answer: the use-cases of the resolver.
+
+1. The prefix chain (`lookup_prefix`): ask the root registry for `0.NA/<prefix>`. A record (200) must
+   verify against the pinned trust anchor. A referral (300, code 303) carries the delegation record of
+   a delegated prefix, which must verify against the anchor and covers the prefix; the delegated registry
+   (its `serviceUrl`) is asked next and its answer must verify against the delegation record's keys, and
+   so on, up to `max_referrals`. Not found (404) means the prefix does not exist. The final record must
+   be the record of the prefix asked for, issued by the registry that signed it; no prefix record (nor
+   delegation) may go below a version already verified.
+2. The record (`resolve_record`): GET the handle from the node named by the prefix record (an enterprise
+   prefix), all values, then verify locally: the signed document at index 400 must agree with the field
+   values, its proofs must verify with a key the handle's own prefix record lists (approved, not expired
+   or revoked at the proof's time), it must name the handle asked for, and its version must not go below
+   the highest this resolver has verified (persisted). Values without a signed document are `unsigned`.
+   A failed verification still answers the values, flagged `failed` with the reason.
+3. Caching: answers by handle, prefix chains by prefix, for min(values' ttl, max_ttl) (not found: the
+   negative ttl); identical lookups in flight run once; when a registry or node does not answer, an
+   answer past its ttl by at most `max_stale_seconds` is served flagged stale, else `UpstreamError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from certs.data_integrity import KeyResolver, format_datetime
+from certs.did import DidDocument
+from certs.errors import MalformedProofError, VerificationError
+from handle_registry.identifiers import Handle, InvalidHandle, InvalidPrefix, Prefix, fold_ascii
+from handle_registry.prefix_records import TEMPLATE_REF as PREFIX_RECORD_TEMPLATE
+from handle_registry.prefix_records import PrefixRecord
+from handle_registry.response_codes import HANDLE_NOT_FOUND, PREFIX_REFERRAL, SUCCESS, VALUES_NOT_FOUND
+from handle_registry.values import HandleValue
+from resolver.answers import (
+    FAILED,
+    UNSIGNED,
+    VERIFIED,
+    Answer,
+    Found,
+    NotFound,
+    PrefixChain,
+    PrefixRecordSummary,
+    Served,
+    Verification,
+)
+from resolver.context import ResolverContext
+from resolver.errors import NodeUnreachable, RegistryUnreachable, UpstreamError
+from resolver.verification import RecordMismatch, carries_document, document_digest, signed_document
+
+PREFIX_KEY: Final = "P:"
+HANDLE_KEY: Final = "H:"
+ENTERPRISE: Final = "enterprise"
+REGISTRY: Final = "registry"
+
+
+class InvalidRequest(ValueError):
+    """The requested text is not a handle (nor a prefix): Handle code 102."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a request asks for: a handle under an enterprise prefix, or the record of `prefix`."""
+
+    requested: str
+    prefix: Prefix
+    handle: Handle | None = None
+
+
+def parse_target(text: str) -> Target:
+    """Read a requested handle: `<prefix>/<suffix>`, `0.NA/<prefix>`, or a slashless prefix (its record)."""
+    if not text:
+        raise InvalidRequest("Empty handle invalid")
+    try:
+        if "/" not in text:
+            # As on the Handle server: a slashless handle is the prefix record 0.NA/<text>.
+            return Target(text, Prefix(text))
+        handle = Handle(text)
+    except (InvalidHandle, InvalidPrefix) as exc:
+        raise InvalidRequest(f"Invalid handle: {exc}") from None
+    if handle.is_prefix_record:
+        return Target(text, handle.record_prefix)
+    return Target(text, handle.prefix, handle)
+
+
+async def resolve(ctx: ResolverContext, text: str) -> Served:
+    """The answer to `GET /api/handles/<text>`; raises `InvalidRequest` or `UpstreamError`."""
+    target = parse_target(text)
+    if target.handle is None:
+        return await resolve_prefix_record(ctx, target.prefix)
+    return await resolve_record(ctx, target.handle)
+
+
+def _ttl(values: Iterable[HandleValue], ceiling: float) -> float:
+    """How long values may be cached: their smallest ttl, at most `ceiling`."""
+    return min([ceiling, *(float(value.ttl) for value in values)])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Prefixes
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixLookup:
+    """A prefix chain as one lookup got it: from the cache or not, stale or not, fresh until when."""
+
+    chain: PrefixChain
+    cached: bool
+    stale: bool
+    expires_at: float
+
+
+async def lookup_prefix(ctx: ResolverContext, prefix: Prefix) -> PrefixLookup:
+    """The prefix chain of `prefix`, cached; raises `UpstreamError` when no registry answers and no cached
+    chain is young enough to serve stale."""
+    key = PREFIX_KEY + prefix.key
+    now = ctx.seconds()
+    entry = ctx.prefixes.get(key)
+    if entry is not None and entry.fresh(now):
+        return PrefixLookup(entry.value, True, False, entry.expires_at)
+    try:
+        fetched: PrefixLookup = await ctx.flights.run(key, lambda: _fetch_prefix(ctx, prefix, key))
+    except UpstreamError:
+        if (
+            entry is not None
+            and entry.value.status != "not_found"
+            and entry.stale_for(now) <= ctx.settings.max_stale_seconds
+        ):
+            return PrefixLookup(entry.value, True, True, entry.expires_at)
+        raise
+    return fetched
+
+
+async def _fetch_prefix(ctx: ResolverContext, prefix: Prefix, key: str) -> PrefixLookup:
+    chain = await fetch_prefix_chain(ctx, prefix)
+    entry = ctx.prefixes.put(key, chain, now=ctx.seconds(), ttl=chain.ttl)
+    return PrefixLookup(chain, False, False, entry.expires_at)
+
+
+async def fetch_prefix_chain(ctx: ResolverContext, prefix: Prefix) -> PrefixChain:
+    """Ask the registries for the record of `prefix`, from the root down the referrals, verifying each step."""
+    settings = ctx.settings
+    record_handle = str(prefix.record_handle)
+    url = settings.root_registry_url.rstrip("/")
+    keys: KeyResolver = ctx.anchor
+    signer_did = ctx.anchor.id
+    signer = _anchor_identity(ctx.anchor)
+    delegated: Prefix | None = None
+    registries: list[str] = []
+    ttl = float(settings.max_ttl_seconds)
+    for _ in range(settings.max_referrals + 1):
+        registries.append(url)
+        answer = await ctx.upstream.resolve(url, record_handle, unreachable=RegistryUnreachable)
+        now = ctx.now()
+        if answer.code == HANDLE_NOT_FOUND and answer.status == 404:
+            return PrefixChain(
+                "not_found",
+                tuple(registries),
+                now,
+                float(settings.negative_ttl_seconds),
+                reason=f"prefix {prefix} is not registered",
+            )
+        referral = answer.code == PREFIX_REFERRAL and answer.status == 300
+        if not referral and not (answer.code == SUCCESS and answer.status == 200):
+            raise RegistryUnreachable(
+                answer.url, f"answered HTTP {answer.status} with response code {answer.code}"
+            )
+        ttl = _ttl(answer.values, ttl)
+        what = (
+            f"the delegation record in the referral from {url}"
+            if referral
+            else f"{record_handle} as served by {url}"
+        )
+        try:
+            record, digest, method, suites = _verified_prefix_record(
+                ctx, answer.values, keys, signer_did, signer, now
+            )
+            if referral:
+                _check_delegation(record, prefix, delegated)
+            elif record.prefix != prefix:
+                raise RecordMismatch(f"the registry answered the record of {record.prefix} for {prefix}")
+            await ctx.guard.check(
+                record.prefix.record_handle.key,
+                str(record.prefix.record_handle),
+                record.version,
+                digest,
+                at=format_datetime(now),
+            )
+        except VerificationError as exc:
+            return PrefixChain(
+                "failed",
+                tuple(registries),
+                now,
+                ttl,
+                values=() if referral else answer.values,
+                reason=f"{what}: {exc}",
+            )
+        if not referral:
+            return PrefixChain(
+                "verified",
+                tuple(registries),
+                now,
+                ttl,
+                record=record,
+                values=answer.values,
+                digest=digest,
+                verification_method=method,
+                cryptosuites=suites,
+            )
+        keys, signer_did, signer, delegated = record, record.did, _record_identity(digest), record.prefix
+        url = record.service_url.rstrip("/")
+    return PrefixChain(
+        "failed",
+        tuple(registries),
+        ctx.now(),
+        ttl,
+        reason=f"{record_handle}: more than {settings.max_referrals} referrals; giving up",
+    )
+
+
+def _anchor_identity(anchor: DidDocument) -> str:
+    return "anchor:" + anchor.id
+
+
+def _record_identity(digest: str) -> str:
+    return "prefix-record:" + digest
+
+
+def _verified_prefix_record(
+    ctx: ResolverContext,
+    values: tuple[HandleValue, ...],
+    keys: KeyResolver,
+    signer_did: str,
+    signer: str,
+    now: datetime,
+) -> tuple[PrefixRecord, str, str, tuple[str, ...]]:
+    template, document = signed_document(ctx.catalog, values)
+    if template.ref != PREFIX_RECORD_TEMPLATE:
+        raise RecordMismatch(f"the registry answered a {template.ref} document, not a prefix record")
+    digest = document_digest(document)
+    check = ctx.verifier.verify(document, digest, keys, signer, now=now)
+    try:
+        record = PrefixRecord.from_document(document, ctx.catalog)
+    except (ValueError, LookupError, TypeError) as exc:
+        raise MalformedProofError(f"not a valid prefix record: {exc}") from None
+    if record.registry != signer_did:
+        raise RecordMismatch(f"the record names the registry {record.registry} but {signer_did} signed it")
+    return record, digest, check.verification_method, check.cryptosuites
+
+
+def _check_delegation(record: PrefixRecord, prefix: Prefix, delegated: Prefix | None) -> None:
+    if record.kind != REGISTRY:
+        raise RecordMismatch(
+            f"a referral must carry a registry delegation, not a record of kind {record.kind}"
+        )
+    if not prefix.is_below(record.prefix):
+        raise RecordMismatch(f"the referral delegates {record.prefix}, which does not cover {prefix}")
+    if delegated is not None and not record.prefix.is_below(delegated):
+        raise RecordMismatch(f"the referral to {record.prefix} does not lead below {delegated}")
+
+
+async def resolve_prefix_record(ctx: ResolverContext, prefix: Prefix) -> Served:
+    """The answer for `0.NA/<prefix>`: the registry's values, verified along the chain."""
+    lookup = await lookup_prefix(ctx, prefix)
+    return Served(prefix_answer(lookup.chain), cached=lookup.cached, stale=lookup.stale)
+
+
+def prefix_answer(chain: PrefixChain) -> Answer:
+    """A prefix chain as the answer to a query for the prefix's record."""
+    if chain.status == "not_found":
+        return NotFound(chain.reason or "Handle not found")
+    record = chain.record if chain.status == "verified" else None
+    verification = Verification(
+        VERIFIED if record is not None else FAILED,
+        chain.registries,
+        chain.checked_at,
+        reason=chain.reason,
+        verification_method=chain.verification_method,
+        cryptosuites=chain.cryptosuites,
+        version=record.version if record is not None else None,
+        digest=chain.digest,
+        prefix_record=PrefixRecordSummary.of(record) if record is not None else None,
+        prefix_digest=chain.digest,
+    )
+    return Found(chain.values, verification)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Records
+
+
+async def resolve_record(ctx: ResolverContext, handle: Handle) -> Served:
+    """The verified answer for a handle under an enterprise prefix, cached; raises `UpstreamError` when
+    an upstream does not answer and no cached answer is young enough to serve stale."""
+    key = HANDLE_KEY + handle.key
+    now = ctx.seconds()
+    entry = ctx.answers.get(key)
+    if entry is not None and entry.fresh(now):
+        return Served(entry.value, cached=True, entry=entry)
+    try:
+        served: Served = await ctx.flights.run(key, lambda: _fetch_record(ctx, handle, key))
+    except UpstreamError:
+        if (
+            entry is not None
+            and isinstance(entry.value, Found)
+            and entry.stale_for(now) <= ctx.settings.max_stale_seconds
+        ):
+            return Served(entry.value, cached=True, stale=True)
+        raise
+    return served
+
+
+async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str) -> Served:
+    lookup = await lookup_prefix(ctx, handle.prefix)
+    answer, ttl = await fetch_record(ctx, handle, lookup.chain)
+    if lookup.stale:
+        # Built on a prefix record past its ttl: good for this request, not worth keeping.
+        return Served(answer, stale=True)
+    now = ctx.seconds()
+    ttl = min(ttl, max(lookup.expires_at - now, 0.0)) if isinstance(answer, Found) else ttl
+    ctx.answers.put(key, answer, now=now, ttl=ttl)
+    return Served(answer)
+
+
+async def fetch_record(ctx: ResolverContext, handle: Handle, chain: PrefixChain) -> tuple[Answer, float]:
+    """Fetch `handle` from the node the verified prefix chain names and verify it; the answer and its ttl."""
+    settings = ctx.settings
+    negative = float(settings.negative_ttl_seconds)
+    now = ctx.now()
+    if chain.status == "not_found":
+        return NotFound(chain.reason or f"prefix {handle.prefix} is not registered"), negative
+    record = chain.record
+    if chain.status == "failed" or record is None:
+        reason = f"the prefix record cannot be trusted: {chain.reason}"
+        return Found((), Verification(FAILED, chain.registries, now, reason=reason)), chain.ttl
+    summary = PrefixRecordSummary.of(record)
+    if record.kind != ENTERPRISE:
+        reason = (
+            f"prefix {record.prefix} is delegated to the registry {record.service_url}; it holds no handles"
+        )
+        verification = Verification(FAILED, chain.registries, now, reason=reason, prefix_record=summary)
+        return Found((), verification), chain.ttl
+    node = await ctx.upstream.resolve(record.service_url, handle.text, unreachable=NodeUnreachable)
+    if node.code == HANDLE_NOT_FOUND and node.status == 404:
+        return NotFound("Handle not found"), negative
+    if node.status != 200 or node.code not in (SUCCESS, VALUES_NOT_FOUND):
+        detail = f": {node.message}" if node.message else ""
+        raise NodeUnreachable(node.url, f"answered HTTP {node.status} with response code {node.code}{detail}")
+    verification = await verify_record(ctx, handle, node.values, chain, ctx.now())
+    return Found(node.values, verification), _ttl(node.values, float(settings.max_ttl_seconds))
+
+
+async def verify_record(
+    ctx: ResolverContext, handle: Handle, values: tuple[HandleValue, ...], chain: PrefixChain, now: datetime
+) -> Verification:
+    """Verify a record's values with the handle's own (verified) prefix record."""
+    record = chain.record
+    if record is None or chain.digest is None:
+        raise ValueError("verify_record needs a verified prefix chain")
+    base: dict[str, Any] = {
+        "registries": chain.registries,
+        "checked_at": now,
+        "prefix_record": PrefixRecordSummary.of(record),
+        "prefix_digest": chain.digest,
+    }
+    if not carries_document(values):
+        return Verification(UNSIGNED, **base)
+    digest: str | None = None
+    version: int | None = None
+    try:
+        _, document = signed_document(ctx.catalog, values)
+        digest = document_digest(document)
+        check = ctx.verifier.verify(document, digest, record, _record_identity(chain.digest), now=now)
+        named = document.get("handle")
+        if not isinstance(named, str) or fold_ascii(named) != handle.key:
+            raise RecordMismatch(f"the signed document is the record of {named!r}, not of {handle.text}")
+        claimed = document.get("version")
+        if claimed is not None:
+            if not isinstance(claimed, int) or isinstance(claimed, bool) or claimed < 1:
+                raise RecordMismatch(f"the signed version {claimed!r} is not a positive integer")
+            version = claimed
+            await ctx.guard.check(handle.key, handle.text, claimed, digest, at=format_datetime(now))
+    except VerificationError as exc:
+        return Verification(FAILED, reason=str(exc), version=version, digest=digest, **base)
+    return Verification(
+        VERIFIED,
+        verification_method=check.verification_method,
+        cryptosuites=check.cryptosuites,
+        version=version,
+        digest=digest,
+        **base,
+    )
