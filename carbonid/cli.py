@@ -17,6 +17,7 @@ import click
 from carbonid.cli_support import EXIT_INVALID, fail, read_json, write_json
 from carbonid.node_cli import node
 from carbonid.registry_cli import registry
+from carbonid.resolver_cli import resolve_command, resolver
 from certs.data_integrity import add_proof, verify_proofs
 from certs.did import DidDocument
 from certs.errors import CertsError, KeyFormatError, UnsafeDocumentError, VerificationError
@@ -251,17 +252,45 @@ def verify_command(file: Path, did_document: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(".carbonid-demo"),
     show_default=True,
+    help="Where the federation's databases, keys, CA and federation.json live.",
 )
-@click.option("--once", is_flag=True, help="Run once and exit (the foundation demo always does).")
-def demo_command(data_dir: Path, once: bool) -> None:
-    """Run the local demonstration."""
-    from carbonid.demo import run_foundation_demo
+@click.option(
+    "--base-port",
+    type=click.IntRange(1024, 65535),
+    default=None,
+    help=(
+        "First port of the layout: resolver P, registries P+100 and P+101, nodes P+443 and up "
+        "[default: 18000, or the port the data directory was made with]."
+    ),
+)
+@click.option(
+    "--once", is_flag=True, help="Exit after making and checking the federation instead of serving."
+)
+def demo_command(data_dir: Path, base_port: int | None, once: bool) -> None:
+    """Run the whole federation locally: registries, four enterprise nodes and the resolver.
 
-    run_foundation_demo(data_dir, echo=click.echo)
+    Makes what is missing (administrators, delegation, prefixes, profiles and twelve months of activity
+    data), resolves every node through the resolver, prints what it did and writes DATA_DIR/federation.json.
+    Serves until Ctrl-C unless --once. Exit 2 when a port is in use; 1 when a step is refused or, with
+    --once, when a resolution does not verify.
+    """
+    from carbonid.demo import run_demo_command
+    from carbonid.demo_layout import DemoError, UsageError
+
+    try:
+        verified = run_demo_command(data_dir, base_port, once=once, echo=click.echo)
+    except UsageError as exc:
+        fail(str(exc))
+    except DemoError as exc:
+        fail(str(exc), EXIT_INVALID)
+    if once and not verified:
+        sys.exit(EXIT_INVALID)
 
 
 main.add_command(registry)
 main.add_command(node)
+main.add_command(resolver)
+main.add_command(resolve_command, name="resolve")
 
 
 if __name__ == "__main__":

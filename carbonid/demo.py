@@ -1,133 +1,185 @@
-"""`carbonid demo`: the local demonstration.
+"""`carbonid demo`: the whole federation on one machine, made and checked over real HTTP(S).
 
-The registry and node services exist (`carbonid registry serve`, `carbonid node serve`); the resolver
-and the one-command federation that starts them all arrive with the next issue. Until then the demo
-runs the foundation they stand on, for real, on this machine: an enterprise's keys and DID document, the federation CA
-and a mutual-TLS handshake on loopback that identifies the peer by its prefix, every metadata template
-validated, signed with Ed25519 and SM2 and verified, and each record written as Handle REST JSON.
-Re-running on the same data directory reuses its keys and CA.
+In one process and one (uvloop) event loop it starts a root registry, an industry registry the root
+delegates `88.186` to, four enterprise nodes over HTTPS (an aluminium smelter in Huzhou, a steel mill in
+Tangshan, an auto-parts supplier in Ningbo, a car maker in Hefei) and the resolver
+(`carbonid.federation`); makes the federation as its operators would (`carbonid.provisioning`):
+administrators, delegation, signed prefix applications and approvals, each enterprise's profile and
+twelve months of activity data (`carbonid.demo_data`); then resolves every node's profile and one
+activity record through the resolver and prints what it did. It writes `<data dir>/federation.json`
+(URLs, prefixes, DIDs, the CA, administrators' credentials; mode 0600) and keeps serving until Ctrl-C,
+or exits with `--once`. Running it again on the same directory reuses everything and publishes nothing new.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
-from certs.data_integrity import add_proof, verify_proofs
-from certs.did import DidDocument
-from certs.keys import SigningKey, generate_signing_key, load_signing_key, save_key_pair
-from certs.tls import client_ssl_context, server_ssl_context
-from certs.x509 import (
-    CertificateAuthority,
-    create_ca,
-    issue_client_certificate,
-    issue_server_certificate,
-    prefix_from_certificate,
-)
-from handle_registry.codec import dumps, encode_resolution
-from handle_registry.records import handle_values_for_record
-from metadata_templates import default_catalog, validate
-from metadata_templates.handle_mapping import document_to_values
+import aiohttp
 
-PREFIX = "88.186.1"
-DID = "did:web:localhost%3A18443"
+from carbonid.demo_data import activity_suffix
+from carbonid.federation import FEDERATION_FILE, Federation, NodeService, running_federation
+from metadata_templates.codes import CodeError, city_of, province_of, region
 
 Echo = Callable[[str], None]
 
-
-def run_foundation_demo(data_dir: Path, *, echo: Echo = print) -> None:
-    """Run the foundation walk-through in `data_dir` and print what it did."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    echo(f"carbonid demo — foundation walk-through in {data_dir.resolve()}")
-    echo("(the registry and node services run with `carbonid registry serve` / `carbonid node serve`; the")
-    echo(" one-command federation with the resolver comes next; this runs the trust layer they stand on)\n")
-
-    keys = [_key(data_dir / "keys", algorithm) for algorithm in ("ed25519", "sm2")]
-    did = DidDocument.create(DID, [k.public_key for k in keys])
-    (data_dir / "keys" / "did.json").write_text(json.dumps(did.to_json(), indent=2) + "\n", "utf-8")
-    for key in keys:
-        echo(f"key      {key.algorithm.value:8} {did.key_id(key.public_key)}")
-
-    peer = asyncio.run(_mutual_tls_handshake(data_dir / "pki"))
-    echo(
-        f"TLS      federation CA issued node and client certificates; mutual TLS on loopback identified peer {peer}\n"
-    )
-
-    catalog = default_catalog()
-    records = data_dir / "records"
-    records.mkdir(exist_ok=True)
-    echo(f"{'template':34} {'handle':28} {'values':>6} {'proofs':>6} {'sign ms':>8} {'verify ms':>9}")
-    for template in catalog.list():
-        document = template.example_document()
-        validate(template, document)
-        started = time.perf_counter()
-        for key in keys:
-            document = add_proof(
-                document, key, verification_method=did.key_id(key.public_key), loader=catalog.loader
-            )
-        signed_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        proofs = verify_proofs(document, did, loader=catalog.loader)
-        verify_ms = (time.perf_counter() - started) * 1000
-        handle = str(document.get("handle", f"{PREFIX}/{template.id}"))
-        values = handle_values_for_record(document_to_values(template, document), timestamp=datetime.now(UTC))
-        name = handle.replace("/", "_")
-        (records / f"{name}.json").write_text(
-            json.dumps(document, ensure_ascii=False, indent=2) + "\n", "utf-8"
-        )
-        (records / f"{name}.handle.json").write_text(
-            dumps(encode_resolution(handle, values), pretty=True), "utf-8"
-        )
-        echo(
-            f"{template.ref:34} {handle:28} {len(values):>6} {len(proofs):>6} {signed_ms:>8.1f} {verify_ms:>9.1f}"
-        )
-
-    echo(f"\nSigned documents and their Handle JSON are in {records}.")
-    profile = records / f"{PREFIX}_PROFILE.json"
-    echo(f"Check one yourself:  carbonid verify {profile} --did-document {data_dir / 'keys' / 'did.json'}")
+SAMPLE_PERIOD: Final = "2025-12"
+"""The activity record resolved for each node (with its profile)."""
 
 
-def _key(directory: Path, algorithm: str) -> SigningKey:
-    path = directory / f"{algorithm}.key"
-    if path.exists():
-        return load_signing_key(path.read_bytes())
-    key = generate_signing_key(algorithm)
-    save_key_pair(key, directory, algorithm)
-    return key
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What the resolver said about one handle: the HTTP status and its verification status."""
+
+    handle: str
+    http_status: int
+    status: str
+    reason: str | None = None
 
 
-async def _mutual_tls_handshake(pki: Path) -> str:
-    """Serve on loopback with a CA-issued certificate and identify a client by its prefix certificate."""
-    if (pki / "ca.pem").exists():
-        ca = CertificateAuthority.load(pki)
-    else:
-        ca = create_ca("carbonid demo federation CA")
-        ca.save(pki)
-    server_cert, server_key = issue_server_certificate(ca, ["localhost", "127.0.0.1"]).save(pki, "node")
-    client_cert, client_key = issue_client_certificate(ca, PREFIX).save(pki, "peer")
-    ca_file = pki / "ca.pem"
+def verification_status(body: Any) -> tuple[str, str | None]:
+    """(status, reason) of a resolver answer: its `verification.status` (`verified`, `unsigned`, `failed`)
+    and reason, or what the answer is instead."""
+    if not isinstance(body, dict):
+        return "unreadable", "the answer is not a JSON object"
+    verification = body.get("verification")
+    if isinstance(verification, dict):
+        reason = verification.get("reason")
+        return str(verification.get("status", "unknown")), str(reason) if reason is not None else None
+    message = body.get("detail") or body.get("message") or body.get("title")
+    return "not verified", str(message) if message is not None else None
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(prefix_from_certificate(writer.get_extra_info("peercert")).encode())
-        await writer.drain()
-        writer.close()
 
-    server = await asyncio.start_server(
-        answer, "127.0.0.1", 0, ssl=server_ssl_context(server_cert, server_key, ca_file)
-    )
-    port = server.sockets[0].getsockname()[1]
+async def resolve(session: aiohttp.ClientSession, resolver_url: str, handle: str) -> Resolution:
+    """Resolve `handle` through the resolver (`GET /api/handles/{handle}`)."""
     try:
-        context = client_ssl_context(ca_file, cert_file=client_cert, key_file=client_key)
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=context, server_hostname="localhost"
+        async with session.get(f"{resolver_url}/api/handles/{handle}") as response:
+            status = response.status
+            try:
+                body = await response.json(content_type=None)
+            except ValueError:
+                body = None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return Resolution(handle, 0, "no answer", str(exc) or type(exc).__name__)
+    return Resolution(handle, status, *verification_status(body))
+
+
+def sample_handles(node: NodeService) -> list[str]:
+    """The handles the demo resolves for `node`: its profile and one month of activity data."""
+    return [node.spec.profile_handle, f"{node.prefix}/{activity_suffix(SAMPLE_PERIOD)}"]
+
+
+async def resolve_samples(federation: Federation) -> dict[str, list[Resolution]]:
+    """Each node's sample handles resolved through the resolver, by node name."""
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        return {
+            node.name: [
+                await resolve(session, federation.resolver.url, handle) for handle in sample_handles(node)
+            ]
+            for node in federation.nodes
+        }
+
+
+def region_label(code: str) -> str:
+    """`330522 Changxing, Huzhou, Zhejiang`: the code with its county, city and province."""
+    try:
+        names = [region(code).short_en]
+        city = city_of(code)
+        if city is not None and city.code != code:
+            names.append(city.short_en)
+        names.append(province_of(code).short_en)
+    except CodeError:
+        return code
+    return f"{code} {', '.join(dict.fromkeys(names))}"
+
+
+def report_lines(federation: Federation, resolutions: dict[str, list[Resolution]]) -> list[str]:
+    """The table of what the demo did: service, URL, prefix, region, industry, records, resolution."""
+    header = ("service", "url", "prefix", "region", "industry", "published", "resolution")
+    rows: list[tuple[str, ...]] = []
+    for registry in federation.registries:
+        note = f"delegated by {registry.parent}" if registry.parent else "trust anchor"
+        rows.append((f"registry {registry.name}", registry.url, registry.prefix, "-", "-", "-", note))
+    for node in federation.nodes:
+        results = resolutions.get(node.name, [])
+        resolution = ", ".join(f"{r.handle.split('/', 1)[1]} {r.status}" for r in results)
+        rows.append(
+            (
+                f"node {node.name}",
+                node.url,
+                node.prefix,
+                region_label(node.spec.region),
+                f"{node.spec.industry} {node.spec.industry_label}",
+                f"{node.published} new / {node.records}",
+                resolution,
+            )
         )
-        peer = (await reader.read()).decode()
-        writer.close()
-        return peer
+    resolver = federation.resolver
+    rows.append(("resolver", resolver.url, resolver.prefix, "-", "-", "-", "trusts the root registry"))
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    ]
+
+
+async def _wait_for_signal() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
     finally:
-        server.close()
-        await server.wait_closed()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def run_demo(data_dir: Path, base_port: int | None, *, once: bool, echo: Echo = print) -> bool:
+    """Run the demo; True when every sample resolution verified. Raises `carbonid.demo_layout.DemoError`."""
+    started = time.perf_counter()
+    echo(f"carbonid demo in {data_dir.resolve()}: starting registries, nodes and the resolver ...")
+    async with running_federation(data_dir, base_port) as federation:
+        resolutions = await resolve_samples(federation)
+        elapsed = time.perf_counter() - started
+        echo("")
+        for line in report_lines(federation, resolutions):
+            echo(line)
+        echo("")
+        echo(f"federation.json  {federation.data_dir / FEDERATION_FILE}  (secrets: keep it private)")
+        echo(f"demo CA          {federation.ca_file}")
+        echo(f"ready in {elapsed:.1f} s")
+        failures = [r for results in resolutions.values() for r in results if r.status != "verified"]
+        for failure in failures:
+            echo(
+                f"not verified: {failure.handle} (HTTP {failure.http_status}): {failure.reason or failure.status}"
+            )
+        verified = not failures
+        if not once:
+            echo(
+                f"serving; try  curl {federation.resolver.url}/api/handles/{federation.nodes[0].prefix}/PROFILE"
+            )
+            echo("press Ctrl-C to stop")
+            await _wait_for_signal()
+            echo("stopping ...")
+    if not once:
+        echo("stopped")
+    return verified
+
+
+def run_demo_command(data_dir: Path, base_port: int | None, *, once: bool, echo: Echo = print) -> bool:
+    """`carbonid demo`: run the demo on a uvloop event loop, logging only warnings."""
+    import uvloop
+
+    from common.logging import configure_logging
+
+    configure_logging("warning", json=False)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run_demo(data_dir, base_port, once=once, echo=echo))

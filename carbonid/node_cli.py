@@ -17,6 +17,7 @@ import click
 
 from carbonid.cli_support import (
     EXIT_INVALID,
+    client_tls,
     config_option,
     fail,
     load_service_settings,
@@ -150,12 +151,7 @@ def apply(
         fail("; ".join(str(issue) for issue in exc.issues), EXIT_INVALID)
     except ValueError as exc:
         fail(str(exc))
-    context = None
-    if ca is not None:
-        try:
-            context = ssl.create_default_context(cafile=str(ca))
-        except (OSError, ssl.SSLError) as exc:
-            fail(f"cannot load CA {ca}: {exc}")
+    context = client_tls(ca)
     try:
         answer = asyncio.run(submit_application(url, signed, ssl_context=context))
     except ApplicationRefused as exc:

@@ -95,6 +95,11 @@ def main() -> int:
     from tests.bench import node_publish
 
     node_publish.run()
+
+    print()
+    from tests.bench import resolver_wrk
+
+    resolver_wrk.run()
     return 0
 
 
