@@ -26,6 +26,9 @@ import aiohttp
 from carbonid.demo_data import activity_suffix
 from carbonid.federation import FEDERATION_FILE, Federation, NodeService, running_federation
 from metadata_templates.codes import CodeError, city_of, province_of, region
+from resolver.answers import NotFound
+from resolver.keys import RESOLVER_KEY
+from resolver.resolution import resolve as resolve_handle
 
 Echo = Callable[[str], None]
 
@@ -41,6 +44,7 @@ class Resolution:
     http_status: int
     status: str
     reason: str | None = None
+    note: str = ""
 
 
 def verification_status(body: Any) -> tuple[str, str | None]:
@@ -75,16 +79,38 @@ def sample_handles(node: NodeService) -> list[str]:
     return [node.spec.profile_handle, f"{node.prefix}/{activity_suffix(SAMPLE_PERIOD)}"]
 
 
+async def resolve_granted(session: aiohttp.ClientSession, federation: Federation, handle: str) -> Resolution:
+    """A record shared privately with the resolver's prefix: the resolver reads it for itself, as a peer, while
+    its public Handle API must answer what an anonymous reader of the node gets (not found)."""
+    public = await resolve(session, federation.resolver.url, handle)
+    if public.http_status != 404:
+        return Resolution(handle, public.http_status, "failed", "a granted record was served publicly")
+    assert federation.resolver.app is not None  # the federation is running
+    served = await resolve_handle(federation.resolver.app[RESOLVER_KEY], handle, as_peer=True)
+    if isinstance(served.answer, NotFound):
+        return Resolution(handle, 404, "not found", served.answer.message)
+    verification = served.answer.verification
+    note = f" as {federation.resolver.prefix} (granted; publicly not found)"
+    return Resolution(handle, 200, verification.status, verification.reason, note=note)
+
+
 async def resolve_samples(federation: Federation) -> dict[str, list[Resolution]]:
     """Each node's sample handles resolved through the resolver, by node name."""
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        return {
-            node.name: [
-                await resolve(session, federation.resolver.url, handle) for handle in sample_handles(node)
+        results: dict[str, list[Resolution]] = {}
+        for node in federation.nodes:
+            profile, activity = sample_handles(node)
+            granted = federation.resolver.prefix in node.spec.activity_grants
+            results[node.name] = [
+                await resolve(session, federation.resolver.url, profile),
+                await (
+                    resolve_granted(session, federation, activity)
+                    if granted
+                    else resolve(session, federation.resolver.url, activity)
+                ),
             ]
-            for node in federation.nodes
-        }
+        return results
 
 
 def region_label(code: str) -> str:
@@ -109,7 +135,7 @@ def report_lines(federation: Federation, resolutions: dict[str, list[Resolution]
         rows.append((f"registry {registry.name}", registry.url, registry.prefix, "-", "-", "-", note))
     for node in federation.nodes:
         results = resolutions.get(node.name, [])
-        resolution = ", ".join(f"{r.handle.split('/', 1)[1]} {r.status}" for r in results)
+        resolution = ", ".join(f"{r.handle.split('/', 1)[1]} {r.status}{r.note}" for r in results)
         rows.append(
             (
                 f"node {node.name}",

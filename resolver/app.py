@@ -59,6 +59,7 @@ def _resolver_context(
     catalog: Catalog,
     anchor: DidDocument,
     tls: ssl.SSLContext | bool,
+    peer_tls: ssl.SSLContext | bool,
     clock: Callable[[], datetime],
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resolver_context(app: web.Application) -> AsyncIterator[None]:
@@ -66,6 +67,10 @@ def _resolver_context(
         identity = await asyncio.to_thread(load_identity, settings)
         size = settings.cache_max_entries
         session = open_session(settings, tls)
+        # Only with a client certificate is there anything a peer session would see that the public one does not.
+        peer_session = (
+            open_session(settings, peer_tls) if settings.client_certificate is not None else session
+        )
         try:
             context = ResolverContext(
                 settings=settings,
@@ -73,6 +78,7 @@ def _resolver_context(
                 anchor=anchor,
                 identity=identity,
                 upstream=Upstream(session, clock),
+                peer_upstream=Upstream(peer_session, clock),
                 guard=VersionGuard(ResolverStore(app[ENGINE_KEY]), max_entries=size),
                 verifier=ProofVerifier(catalog.loader, max_entries=size),
                 clock=clock,
@@ -82,6 +88,8 @@ def _resolver_context(
             await context.flights.close()
         finally:
             await session.close()
+            if peer_session is not session:
+                await peer_session.close()
 
     return resolver_context
 
@@ -97,7 +105,8 @@ def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = ut
     catalog = default_catalog()
     anchor = load_trust_anchor(settings.trust_anchor)
     check_client_certificate(settings)
-    tls = client_tls(settings)
+    tls = client_tls(settings, as_peer=False)
+    peer_tls = client_tls(settings, as_peer=True)
     app = create_service_app(
         settings,
         name=SERVICE_NAME,
@@ -107,6 +116,6 @@ def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = ut
     app.cleanup_ctx.append(
         engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
     )
-    app.cleanup_ctx.append(_resolver_context(settings, catalog, anchor, tls, clock))
+    app.cleanup_ctx.append(_resolver_context(settings, catalog, anchor, tls, peer_tls, clock))
     handle_api.add_routes(app)
     return app

@@ -70,6 +70,9 @@ class ResolverContext:
     anchor: DidDocument
     identity: ServiceIdentity
     upstream: Upstream
+    """Public reads: never presents the client certificate, so only public records are ever served."""
+    peer_upstream: Upstream
+    """Reads as a peer of the resolver's prefix (granted records), for the resolver's own use only."""
     guard: VersionGuard
     verifier: ProofVerifier
     clock: Callable[[], datetime] = utc_now

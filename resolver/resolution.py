@@ -51,6 +51,9 @@ from resolver.verification import RecordMismatch, carries_document, document_dig
 
 PREFIX_KEY: Final = "P:"
 HANDLE_KEY: Final = "H:"
+PEER_KEY: Final = (
+    "P:"  # answers read with the client certificate: cached apart, never served by the Handle API
+)
 ENTERPRISE: Final = "enterprise"
 REGISTRY: Final = "registry"
 
@@ -84,12 +87,17 @@ def parse_target(text: str) -> Target:
     return Target(text, handle.prefix, handle)
 
 
-async def resolve(ctx: ResolverContext, text: str) -> Served:
-    """The answer to `GET /api/handles/<text>`; raises `InvalidRequest` or `UpstreamError`."""
+async def resolve(ctx: ResolverContext, text: str, *, as_peer: bool = False) -> Served:
+    """The answer to `GET /api/handles/<text>`; raises `InvalidRequest` or `UpstreamError`.
+
+    `as_peer=True` reads the node with the resolver's client certificate, so records granted to its prefix
+    are found: for the resolver's own use-cases only. The Handle API never passes it, and the two kinds of
+    answer are cached apart, so a granted record is never served to whoever asks the resolver.
+    """
     target = parse_target(text)
     if target.handle is None:
         return await resolve_prefix_record(ctx, target.prefix)
-    return await resolve_record(ctx, target.handle)
+    return await resolve_record(ctx, target.handle, as_peer=as_peer)
 
 
 def _ttl(values: Iterable[HandleValue], ceiling: float) -> float:
@@ -290,16 +298,16 @@ def prefix_answer(chain: PrefixChain) -> Answer:
 # Records
 
 
-async def resolve_record(ctx: ResolverContext, handle: Handle) -> Served:
+async def resolve_record(ctx: ResolverContext, handle: Handle, *, as_peer: bool = False) -> Served:
     """The verified answer for a handle under an enterprise prefix, cached; raises `UpstreamError` when
     an upstream does not answer and no cached answer is young enough to serve stale."""
-    key = HANDLE_KEY + handle.key
+    key = (PEER_KEY if as_peer else HANDLE_KEY) + handle.key
     now = ctx.seconds()
     entry = ctx.answers.get(key)
     if entry is not None and entry.fresh(now):
         return Served(entry.value, cached=True, entry=entry)
     try:
-        served: Served = await ctx.flights.run(key, lambda: _fetch_record(ctx, handle, key))
+        served: Served = await ctx.flights.run(key, lambda: _fetch_record(ctx, handle, key, as_peer))
     except UpstreamError:
         if (
             entry is not None
@@ -311,9 +319,9 @@ async def resolve_record(ctx: ResolverContext, handle: Handle) -> Served:
     return served
 
 
-async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str) -> Served:
+async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str, as_peer: bool) -> Served:
     lookup = await lookup_prefix(ctx, handle.prefix)
-    answer, ttl = await fetch_record(ctx, handle, lookup.chain)
+    answer, ttl = await fetch_record(ctx, handle, lookup.chain, as_peer=as_peer)
     if lookup.stale:
         # Built on a prefix record past its ttl: good for this request, not worth keeping.
         return Served(answer, stale=True)
@@ -323,7 +331,9 @@ async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str) -> Serve
     return Served(answer)
 
 
-async def fetch_record(ctx: ResolverContext, handle: Handle, chain: PrefixChain) -> tuple[Answer, float]:
+async def fetch_record(
+    ctx: ResolverContext, handle: Handle, chain: PrefixChain, *, as_peer: bool = False
+) -> tuple[Answer, float]:
     """Fetch `handle` from the node the verified prefix chain names and verify it; the answer and its ttl."""
     settings = ctx.settings
     negative = float(settings.negative_ttl_seconds)
@@ -341,7 +351,8 @@ async def fetch_record(ctx: ResolverContext, handle: Handle, chain: PrefixChain)
         )
         verification = Verification(FAILED, chain.registries, now, reason=reason, prefix_record=summary)
         return Found((), verification), chain.ttl
-    node = await ctx.upstream.resolve(record.service_url, handle.text, unreachable=NodeUnreachable)
+    upstream = ctx.peer_upstream if as_peer else ctx.upstream
+    node = await upstream.resolve(record.service_url, handle.text, unreachable=NodeUnreachable)
     if node.code == HANDLE_NOT_FOUND and node.status == 404:
         return NotFound("Handle not found"), negative
     if node.status != 200 or node.code not in (SUCCESS, VALUES_NOT_FOUND):

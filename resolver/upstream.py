@@ -5,9 +5,11 @@ failure, a timeout, a 5xx, a body that is not Handle JSON all become the `Upstre
 names (`RegistryUnreachable` or `NodeUnreachable`). What comes back is the status, the Handle response
 code and the decoded values; judging them is the caller's business.
 
-TLS: with `federation_ca` the session trusts that CA only (`certs.tls.client_ssl_context`) and presents
-`client_certificate`, so nodes identify the resolver as a peer of its prefix and answer with the records
-granted to it.
+TLS: with `federation_ca` a session trusts that CA only (`certs.tls.client_ssl_context`). The resolver keeps
+two sessions: the public one, which answers the Handle API for anyone and never presents the client
+certificate (so it only ever sees public records), and the peer one, which presents `client_certificate` so
+nodes answer with the records granted to the resolver's prefix, for the resolver's own use (evaluations),
+never for republishing.
 """
 
 from __future__ import annotations
@@ -45,15 +47,16 @@ class UpstreamAnswer:
     message: str | None = None
 
 
-def client_tls(settings: ResolverSettings) -> ssl.SSLContext | bool:
-    """The TLS the session speaks: the federation CA (and client certificate) when set, else the system's CAs."""
+def client_tls(settings: ResolverSettings, *, as_peer: bool) -> ssl.SSLContext | bool:
+    """The TLS a session speaks: the federation CA when set, else the system's CAs; the client certificate
+    only for the peer session."""
+    certificate = settings.client_certificate if as_peer else None
+    key = settings.client_key if as_peer else None
     if settings.federation_ca is not None:
-        return client_ssl_context(
-            settings.federation_ca, cert_file=settings.client_certificate, key_file=settings.client_key
-        )
-    if settings.client_certificate is not None:
+        return client_ssl_context(settings.federation_ca, cert_file=certificate, key_file=key)
+    if certificate is not None:
         context = ssl.create_default_context()
-        context.load_cert_chain(settings.client_certificate, settings.client_key)
+        context.load_cert_chain(certificate, key)
         return context
     return True
 
