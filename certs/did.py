@@ -34,6 +34,47 @@ RELATIONSHIPS = (ASSERTION_METHOD, AUTHENTICATION)
 _DID_WEB_HOST = re.compile(r"^[A-Za-z0-9.\-]+(%3A\d{1,5})?$")
 
 
+DID_DOCUMENT_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A did:web DID document with Multikey verification methods (`DidDocument.to_json()`).",
+    "required": ["@context", "id", "verificationMethod"],
+    "properties": {
+        "@context": {"type": "array", "items": {"type": "string"}},
+        "id": {"type": "string", "pattern": "^did:"},
+        "verificationMethod": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "type", "controller", "publicKeyMultibase"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "type": {"const": "Multikey"},
+                    "controller": {"type": "string"},
+                    "publicKeyMultibase": {"type": "string", "pattern": "^z[1-9A-HJ-NP-Za-km-z]+$"},
+                    "expires": {"type": "string", "format": "date-time"},
+                    "revoked": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+        "assertionMethod": {"type": "array", "items": {"type": "string"}},
+        "authentication": {"type": "array", "items": {"type": "string"}},
+        "service": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "type", "serviceEndpoint"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "type": {"type": "string"},
+                    "serviceEndpoint": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+"""The JSON Schema of what `DidDocument.to_json()` writes, for the services' OpenAPI documents."""
+
+
 class DidDocumentError(KeyFormatError):
     """A DID document is malformed."""
 

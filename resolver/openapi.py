@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from certs.did import DID_DOCUMENT_JSON_SCHEMA
 from common.web import base_openapi
 from handle_registry.json_schemas import TIMESTAMP_PATTERN, handle_json_schemas
 
@@ -110,17 +111,7 @@ def _schemas() -> dict[str, Any]:
                 },
             ]
         },
-        "DidDocument": {
-            "type": "object",
-            "required": ["@context", "id", "verificationMethod"],
-            "properties": {
-                "@context": {"type": "array", "items": {"type": "string"}},
-                "id": {"type": "string"},
-                "verificationMethod": {"type": "array", "items": {"type": "object"}},
-                "assertionMethod": {"type": "array", "items": {"type": "string"}},
-                "authentication": {"type": "array", "items": {"type": "string"}},
-            },
-        },
+        "DidDocument": DID_DOCUMENT_JSON_SCHEMA,
     }
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from common.errors import read_json_object
 from handle_registry.service import administration, applications, queries, views
 from handle_registry.service.auth import optional_admin, require_admin
+from handle_registry.service.core import Registry
 from handle_registry.service.keys import REGISTRY_KEY
+from handle_registry.service.queries import PrefixDetails
+
+StatusChange = Callable[[Registry, str, str, Mapping[str, Any]], Awaitable[PrefixDetails]]
 
 
 def _json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -70,34 +76,22 @@ async def approve(request: web.Request) -> web.Response:
     return _json(views.prefix_details(details, admin=True))
 
 
-async def reject(request: web.Request) -> web.Response:
-    """`POST /api/prefixes/{prefix}/reject` with a reason."""
-    admin = await require_admin(request)
-    body = await read_json_object(request)
-    details = await administration.reject_prefix(
-        request.app[REGISTRY_KEY], request.match_info["prefix"], admin, body
-    )
-    return _json(views.prefix_details(details, admin=True))
+def _status_change(use_case: StatusChange, path: str) -> Handler:
+    """The handler of an administrator's status change that takes a reason (reject, suspend, reinstate)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        admin = await require_admin(request)
+        body = await read_json_object(request)
+        details = await use_case(request.app[REGISTRY_KEY], request.match_info["prefix"], admin, body)
+        return _json(views.prefix_details(details, admin=True))
+
+    handler.__doc__ = f"`POST /api/prefixes/{{prefix}}/{path}` with a reason."
+    return handler
 
 
-async def suspend(request: web.Request) -> web.Response:
-    """`POST /api/prefixes/{prefix}/suspend` with a reason."""
-    admin = await require_admin(request)
-    body = await read_json_object(request)
-    details = await administration.suspend_prefix(
-        request.app[REGISTRY_KEY], request.match_info["prefix"], admin, body
-    )
-    return _json(views.prefix_details(details, admin=True))
-
-
-async def reinstate(request: web.Request) -> web.Response:
-    """`POST /api/prefixes/{prefix}/reinstate` with a reason."""
-    admin = await require_admin(request)
-    body = await read_json_object(request)
-    details = await administration.reinstate_prefix(
-        request.app[REGISTRY_KEY], request.match_info["prefix"], admin, body
-    )
-    return _json(views.prefix_details(details, admin=True))
+reject = _status_change(administration.reject_prefix, "reject")
+suspend = _status_change(administration.suspend_prefix, "suspend")
+reinstate = _status_change(administration.reinstate_prefix, "reinstate")
 
 
 async def change_keys(request: web.Request) -> web.Response:
