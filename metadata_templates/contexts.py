@@ -38,6 +38,10 @@ VC_TERMS = frozenset(
         "validUntil",
         "credentialStatus",
         "credentialSubject",
+        # BitstringStatusListEntry's members (the entry type's scoped context in the VC 2.0 context).
+        "statusPurpose",
+        "statusListIndex",
+        "statusListCredential",
     }
 )
 _KEYWORD_MEMBERS = frozenset({"@context", "id", "type"})
