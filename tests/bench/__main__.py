@@ -100,6 +100,10 @@ def main() -> int:
     from tests.bench import resolver_wrk
 
     resolver_wrk.run()
+    print()
+    from tests.bench import carbon_efficiency
+
+    carbon_efficiency.run()
     return 0
 
 
