@@ -8,6 +8,7 @@ the secret, never the secret itself) so a client making many authenticated calls
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -74,3 +75,24 @@ class SecretChecker:
         while len(self._seen) > self._max:
             self._seen.popitem(last=False)
         return True
+
+
+class MalformedCredentials(ValueError):
+    """An `Authorization: Basic` header that is not base64 of UTF-8 `name:secret`."""
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """The (name, secret) of an `Authorization: Basic` header; None without one; `MalformedCredentials`."""
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        raise MalformedCredentials("authenticate with HTTP Basic (name:secret)")
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise MalformedCredentials("the Basic credentials are not base64 of UTF-8 name:secret") from None
+    name, colon, secret = decoded.partition(":")
+    if not colon:
+        raise MalformedCredentials("the Basic credentials must be name:secret")
+    return name, secret
