@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from carbonid.cli_support import EXIT_INVALID, fail, read_json, write_json
+from carbonid.evaluate_cli import evaluate_command
 from carbonid.node_cli import node
 from carbonid.registry_cli import registry
 from carbonid.resolver_cli import resolve_command, resolver
@@ -291,6 +292,7 @@ main.add_command(registry)
 main.add_command(node)
 main.add_command(resolver)
 main.add_command(resolve_command, name="resolve")
+main.add_command(evaluate_command, name="evaluate")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,52 @@ def serve(config: Path | None) -> None:
         fail(str(exc).splitlines()[0])
 
 
+@resolver.group("operator")
+def operator() -> None:
+    """Operator accounts: who may ask for evaluations and revoke certificates (HTTP Basic name:secret)."""
+
+
+async def _add_operator(settings: ResolverSettings, name: str) -> str:
+    from datetime import UTC, datetime
+
+    from common.database import create_engine, migrate
+    from resolver.certificates import add_operator
+    from resolver.context import database_url
+    from resolver.repository import ResolverStore
+    from resolver.schema import MIGRATION_TABLE, MIGRATIONS
+
+    engine = create_engine(database_url(settings))
+    try:
+        await migrate(engine, MIGRATIONS, table=MIGRATION_TABLE)
+        return await add_operator(ResolverStore(engine), name, at=datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+@operator.command("add")
+@click.argument("name")
+@CONFIG
+def operator_add(name: str, config: Path | None) -> None:
+    """Create operator NAME and print its secret (shown this once; only a hash is kept)."""
+    import asyncio
+
+    from common.database import DatabaseUnavailable, DatabaseURLError, MigrationError
+    from resolver.certificates import InvalidOperatorName
+    from resolver.repository import OperatorTaken
+
+    settings = load_service_settings(ResolverSettings, config, SECTION)
+    try:
+        secret = asyncio.run(_add_operator(settings, name))
+    except InvalidOperatorName as exc:
+        fail(str(exc))
+    except OperatorTaken:
+        fail(f"operator {name!r} already exists", EXIT_INVALID)
+    except (DatabaseURLError, MigrationError, DatabaseUnavailable) as exc:
+        fail(str(exc).splitlines()[0])
+    click.echo(f"operator {name} created; its secret follows and is not shown again", err=True)
+    click.echo(secret)
+
+
 @resolver.command("settings")
 def show_settings() -> None:
     """Print every setting with its documentation and default, as a TOML file to start from."""
@@ -77,9 +123,19 @@ def show_settings() -> None:
 # --- carbonid resolve ------------------------------------------------------------------------------
 
 
-def _fetch(url: str, context: ssl.SSLContext | None) -> tuple[int, Any]:
-    """GET `url`; the status and the JSON body (None when the body is not JSON)."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 (http(s) only)
+def fetch_json(
+    url: str,
+    context: ssl.SSLContext | None,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """GET `url` (POST `body` as JSON when given); the status and the JSON body (None when not JSON)."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    all_headers = {"Accept": "application/json", **(headers or {})}
+    if data is not None:
+        all_headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=all_headers)  # noqa: S310 (http(s) only)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=context) as response:  # noqa: S310
             status, raw = response.status, response.read()
@@ -132,9 +188,7 @@ def _print_answer(body: dict[str, Any]) -> None:
         click.echo(f"  {value.get('index', ''):>6}  {value.get('type', ''):<28} {_value_text(value)}")
 
 
-@click.command("resolve", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("handle")
-@click.option(
+RESOLVER_OPTION: Final = click.option(
     "--resolver",
     "resolver_url",
     envvar=RESOLVER_URL_VARIABLE,
@@ -142,30 +196,52 @@ def _print_answer(body: dict[str, Any]) -> None:
     show_default=True,
     help=f"The resolver's base URL (also from {RESOLVER_URL_VARIABLE}).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the resolver's JSON answer as it came.")
-@click.option(
+JSON_OPTION: Final = click.option(
+    "--json", "as_json", is_flag=True, help="Print the resolver's JSON answer as it came."
+)
+CA_OPTION: Final = click.option(
     "--ca",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="CA certificate to verify an HTTPS resolver with (default: the system's).",
 )
+
+
+def ask_resolver(
+    resolver_url: str,
+    path: str,
+    ca: Path | None,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Call the resolver; its status and JSON object, or exit 2 when it cannot be reached or answers no JSON."""
+    if not resolver_url.startswith(("http://", "https://")):
+        fail(f"the resolver URL must be http(s)://..., got {resolver_url!r}")
+    try:
+        status, answer = fetch_json(
+            resolver_url.rstrip("/") + path, client_tls(ca), body=body, headers=headers
+        )
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        fail(f"cannot reach the resolver at {resolver_url}: {reason}", EXIT_USAGE)
+    if not isinstance(answer, dict):
+        fail(f"the resolver at {resolver_url} answered HTTP {status} without JSON", EXIT_USAGE)
+    return status, answer
+
+
+@click.command("resolve", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("handle")
+@RESOLVER_OPTION
+@JSON_OPTION
+@CA_OPTION
 def resolve_command(handle: str, resolver_url: str, as_json: bool, ca: Path | None) -> None:
     """Resolve HANDLE through a resolver and say whether the answer verifies.
 
     Exit 0 verified; 1 failed, unsigned or not found; 2 the resolver (or what it needs) cannot be reached.
     """
-    if not resolver_url.startswith(("http://", "https://")):
-        fail(f"the resolver URL must be http(s)://..., got {resolver_url!r}")
     if not handle:
         fail("give a handle, e.g. 88.186.1/ACT.2025")
-    context = client_tls(ca)
-    url = resolver_url.rstrip("/") + "/api/handles/" + quote(handle, safe="/")
-    try:
-        status, body = _fetch(url, context)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        fail(f"cannot reach the resolver at {resolver_url}: {reason}", EXIT_USAGE)
-    if not isinstance(body, dict):
-        fail(f"the resolver at {resolver_url} answered HTTP {status} without Handle JSON", EXIT_USAGE)
+    status, body = ask_resolver(resolver_url, "/api/handles/" + quote(handle, safe="/"), ca)
     if as_json:
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     message = body.get("message") or f"HTTP {status}"

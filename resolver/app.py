@@ -9,6 +9,8 @@ from datetime import datetime
 
 from aiohttp import web
 
+from carbon_efficiency.benchmark import PublishedBenchmarks
+from carbon_efficiency.factors import FactorLibrary
 from certs.canonical import w3c_contexts
 from certs.did import DidDocument
 from certs.x509 import CertificateError, prefix_from_certificate
@@ -17,7 +19,8 @@ from common.database import engine_context
 from common.web import create_service_app
 from handle_registry.identifiers import fold_ascii
 from metadata_templates import Catalog, default_catalog
-from resolver import handle_api
+from resolver import certificates_api, handle_api
+from resolver.certificates import CertificateAuthority, load_published_benchmarks
 from resolver.context import (
     SERVICE_NAME,
     ResolverContext,
@@ -26,7 +29,7 @@ from resolver.context import (
     load_trust_anchor,
     utc_now,
 )
-from resolver.keys import RESOLVER_KEY
+from resolver.keys import CERTIFICATES_KEY, RESOLVER_KEY
 from resolver.openapi import build_openapi
 from resolver.repository import ResolverStore
 from resolver.schema import MIGRATION_TABLE, MIGRATIONS
@@ -61,6 +64,7 @@ def _resolver_context(
     tls: ssl.SSLContext | bool,
     peer_tls: ssl.SSLContext | bool,
     clock: Callable[[], datetime],
+    published: PublishedBenchmarks | None,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resolver_context(app: web.Application) -> AsyncIterator[None]:
         # Key files are read (or created) once, off the event loop.
@@ -71,6 +75,8 @@ def _resolver_context(
         peer_session = (
             open_session(settings, peer_tls) if settings.client_certificate is not None else session
         )
+        store = ResolverStore(app[ENGINE_KEY])
+        app[CERTIFICATES_KEY] = CertificateAuthority(store, FactorLibrary.default(), published)
         try:
             context = ResolverContext(
                 settings=settings,
@@ -79,7 +85,7 @@ def _resolver_context(
                 identity=identity,
                 upstream=Upstream(session, clock),
                 peer_upstream=Upstream(peer_session, clock),
-                guard=VersionGuard(ResolverStore(app[ENGINE_KEY]), max_entries=size),
+                guard=VersionGuard(store, max_entries=size),
                 verifier=ProofVerifier(catalog.loader, max_entries=size),
                 clock=clock,
             )
@@ -99,12 +105,13 @@ def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = ut
 
     `clock` replaces the real time (cache expiry, proof times), so tests expire entries without sleeping.
     Raises `TrustAnchorError` when the trust anchor cannot be read, ValueError for a client certificate
-    bound to another prefix, OSError / ssl.SSLError for TLS files that cannot be loaded: at once, not when
+    bound to another prefix or a benchmark table that cannot be read, OSError / ssl.SSLError for TLS files that cannot be loaded: at once, not when
     the server starts.
     """
     catalog = default_catalog()
     anchor = load_trust_anchor(settings.trust_anchor)
     check_client_certificate(settings)
+    published = load_published_benchmarks(settings.benchmark_table)
     tls = client_tls(settings, as_peer=False)
     peer_tls = client_tls(settings, as_peer=True)
     app = create_service_app(
@@ -116,6 +123,7 @@ def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = ut
     app.cleanup_ctx.append(
         engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
     )
-    app.cleanup_ctx.append(_resolver_context(settings, catalog, anchor, tls, peer_tls, clock))
+    app.cleanup_ctx.append(_resolver_context(settings, catalog, anchor, tls, peer_tls, clock, published))
     handle_api.add_routes(app)
+    certificates_api.add_routes(app)
     return app

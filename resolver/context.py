@@ -55,9 +55,11 @@ def load_trust_anchor(path: Path) -> DidDocument:
 
 
 def load_identity(settings: ResolverSettings) -> ServiceIdentity:
-    """The resolver's own keys (created on first use in `data_dir/keys`) and did:web DID document."""
+    """The resolver's own keys (created on first use in `data_dir/keys`: Ed25519, and SM2 when `sign_sm2`)
+    and did:web DID document."""
+    algorithms = (KeyAlgorithm.ED25519, KeyAlgorithm.SM2) if settings.sign_sm2 else (KeyAlgorithm.ED25519,)
     return ServiceIdentity.load_or_create(
-        settings.data_dir / "keys", settings.base_url(), algorithms=(KeyAlgorithm.ED25519,)
+        settings.data_dir / "keys", settings.base_url(), algorithms=algorithms
     )
 
 

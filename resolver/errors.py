@@ -8,6 +8,7 @@ below one already verified becomes `RollbackRefused` (in `resolver.versions`).
 from __future__ import annotations
 
 from certs.errors import VerificationError
+from common.errors import ProblemError
 
 
 class UpstreamError(Exception):
@@ -44,3 +45,56 @@ class RollbackRefused(VerificationError):
 
 class TrustAnchorError(ValueError):
     """The pinned trust anchor (the top-level registry's DID document) cannot be read or is not one."""
+
+
+class EvaluationRefused(ProblemError):
+    """422: the enterprise's data cannot be evaluated as asked (missing, unverified, not accountable)."""
+
+    status = 422
+    type = "evaluation-refused"
+    title = "Evaluation refused"
+
+
+class EvaluationSourceUnavailable(ProblemError):
+    """502: a registry or node the evaluation needs did not answer."""
+
+    status = 502
+    type = "upstream-unavailable"
+    title = "Upstream unavailable"
+
+
+class NoResolverPrefix(ProblemError):
+    """409: certificates are issued under the resolver's prefix, and none is configured."""
+
+    status = 409
+    type = "no-resolver-prefix"
+    title = "The resolver has no prefix"
+
+
+class CertificateNotFound(ProblemError):
+    """404: no certificate with this handle was issued here."""
+
+    status = 404
+    type = "certificate-not-found"
+    title = "Certificate not found"
+
+
+class CertificateNotValid(ProblemError):
+    """409: the certificate is already revoked or superseded."""
+
+    status = 409
+    type = "certificate-not-valid"
+    title = "Certificate not valid"
+
+
+class OperatorAuthenticationRequired(ProblemError):
+    """401: evaluations and revocations need an operator's HTTP Basic credentials."""
+
+    status = 401
+    type = "operator-authentication-required"
+    title = "Operator authentication required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail, headers={"WWW-Authenticate": 'Basic realm="carbonid-resolver", charset="UTF-8"'}
+        )

@@ -13,6 +13,7 @@ from aiohttp import web
 from certs.did import DID_DOCUMENT_JSON_SCHEMA
 from common.web import base_openapi
 from handle_registry.json_schemas import TIMESTAMP_PATTERN, handle_json_schemas
+from resolver.certificates_openapi import certificate_paths, certificate_schemas
 
 JSON = "application/json"
 
@@ -200,8 +201,16 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
         "1",
         "The recursive node of the carbonid federation: resolves any handle through the registries and the "
         "enterprise nodes and answers Handle System REST JSON with a `verification` object saying whether "
-        "the values verify back to the pinned trust anchor.",
+        "the values verify back to the pinned trust anchor; evaluates enterprises' carbon efficiency and "
+        "issues signed, revocable certificates with colour-coded QR codes.",
     )
     document["paths"].update(_paths())
+    document["paths"].update(certificate_paths())
     document["components"]["schemas"].update(_schemas())
+    document["components"]["schemas"].update(certificate_schemas())
+    document["components"].setdefault("securitySchemes", {})["operatorBasic"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Resolver operator name:secret (`carbonid resolver operator add NAME`).",
+    }
     return document

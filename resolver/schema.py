@@ -6,6 +6,12 @@
   with another digest an equivocation: both are refused, across restarts and across resolver replicas
   sharing the database.
 
+- `resolver_evaluations`: every carbon-efficiency certificate issued, with the figures the population
+  benchmarks are computed from, the signed credential and the accounting report; `status` goes from
+  `valid` to `revoked` (or `superseded` by a re-evaluation of the same prefix and period), never back.
+  `status_index` is the certificate's bit in the resolver's revocation status list.
+- `resolver_operators`: who may ask for evaluations and revoke certificates (HTTP Basic, salted hashes).
+
 Times are ISO-8601 UTC text (`2025-01-02T03:04:05Z`), identical on SQLite and PostgreSQL.
 """
 
@@ -32,15 +38,55 @@ versions: Final = sa.Table(
 )
 
 
-async def _create_tables(conn: AsyncConnection) -> None:
-    # Version 1 of the schema is exactly the table above; later changes get their own migrations.
-    await conn.run_sync(metadata.create_all)
+evaluations: Final = sa.Table(
+    "resolver_evaluations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("handle", sa.Text, nullable=False),
+    sa.Column("handle_key", sa.Text, nullable=False, unique=True),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("prefix_key", sa.Text, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),
+    sa.Column("granularity", sa.Text, nullable=False),
+    sa.Column("region", sa.Text, nullable=False),
+    sa.Column("industry", sa.Text, nullable=False),
+    sa.Column("net_emissions_t", sa.Float, nullable=False),
+    sa.Column("added_value_10k_cny", sa.Float, nullable=False),
+    sa.Column("grade", sa.Integer, nullable=True),
+    sa.Column("status_index", sa.Integer, nullable=False, unique=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=True),
+    sa.Column("status_changed_at", sa.Text, nullable=True),
+    sa.Column("issued_at", sa.Text, nullable=False),
+    sa.Column("valid_until", sa.Text, nullable=False),
+    sa.Column("credential", sa.Text, nullable=False),
+    sa.Column("report", sa.Text, nullable=False),
+    sa.Index("resolver_evaluations_by_period", "period", "granularity", "status"),
+    sa.Index("resolver_evaluations_by_prefix", "prefix_key", "period", "granularity"),
+)
+
+operators: Final = sa.Table(
+    "resolver_operators",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+)
+
+
+async def _create_versions(conn: AsyncConnection) -> None:
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[versions]))
+
+
+async def _create_evaluations(conn: AsyncConnection) -> None:
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[evaluations, operators]))
 
 
 MIGRATION_TABLE: Final = "resolver_schema_migrations"
 """The resolver keeps its own migration history, so it can share a database with a registry or a node."""
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
-    Migration(1, "resolver: highest verified version per record", _create_tables),
+    Migration(1, "resolver: highest verified version per record", _create_versions),
+    Migration(2, "resolver: carbon-efficiency evaluations and operators", _create_evaluations),
 )
 """Every schema migration of the resolver, in version order."""

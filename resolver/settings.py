@@ -71,6 +71,48 @@ class ResolverSettings(ServiceSettings):
     cache_max_entries: int = setting(
         default=100_000, doc="Most answers kept in the in-memory cache.", validate=in_range(1, 10_000_000)
     )
+    sign_sm2: bool = setting(
+        default=False,
+        doc="Sign certificates with an SM2 key (sm2-rdfc-2024 proof) beside the Ed25519 one (eddsa-rdfc-2022).",
+    )
+    certificate_validity_days: int = setting(
+        default=365,
+        doc="How long an issued carbon-efficiency certificate is valid.",
+        validate=in_range(1, 3660),
+    )
+    benchmark_table: Path | None = setting(
+        default=None,
+        doc=(
+            "A published benchmark table (JSON, see carbon_efficiency.benchmark) to grade against; unset: "
+            "benchmarks are computed from the population this resolver has evaluated for the same period."
+        ),
+    )
+    benchmark_min_population: int = setting(
+        default=5,
+        doc=(
+            "Fewest enterprises of an industry division in a region for its own benchmark; smaller groups fall "
+            "back county -> city -> province -> national."
+        ),
+        validate=in_range(1, 10_000),
+    )
+    monte_carlo_draws: int = setting(
+        default=10_000,
+        doc="Monte Carlo draws of an evaluation's uncertainty.",
+        validate=in_range(100, 1_000_000),
+    )
+    gwp: str = setting(
+        default="AR6",
+        doc="IPCC assessment report whose 100-year GWPs convert other gases: SAR, AR4, AR5 or AR6.",
+        validate=matches(r"SAR|AR4|AR5|AR6", "SAR, AR4, AR5 or AR6"),
+    )
+    expired_factors: str = setting(
+        default="flag",
+        doc=(
+            "What an evaluation does with a library factor past its validity: flag (use it, warn, and mark "
+            "the grade provisional) or refuse (no certificate)."
+        ),
+        validate=matches(r"flag|refuse", "flag or refuse"),
+    )
 
     def __post_init__(self) -> None:
         if self.client_key is not None and self.client_certificate is None:
