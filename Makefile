@@ -6,7 +6,12 @@ STAMP := $(VENV)/.carbonid-installed
 JS_DIR := tests/interop/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
-.PHONY: install test lint typecheck layers pytest demo bench clean
+.PHONY: install test lint typecheck layers pytest demo bench clean browser-tools
+
+# Debian packages some checks need, installed when missing and we may (root with apt-get); `$(call apt,CMD,PKGS)`.
+apt = command -v $(1) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	(apt-get install -y -qq $(2) >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && \
+	apt-get install -y -qq $(2) >/dev/null 2>&1)); } || echo "$(1) is not installed: the checks that need it will say so"
 
 install: $(STAMP)
 
@@ -35,7 +40,12 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-pytest: install $(JS_STAMP)
+# Headless Chromium renders the certificate page at phone size; zbarimg decodes the QR codes.
+browser-tools:
+	@$(call apt,chromium,chromium fonts-noto-cjk)
+	@$(call apt,zbarimg,zbar-tools)
+
+pytest: install $(JS_STAMP) browser-tools
 	$(BIN)/pytest
 
 test: lint typecheck layers pytest
@@ -44,10 +54,8 @@ demo: install
 	$(BIN)/carbonid demo
 
 # wrk (Debian package) drives the HTTP benchmarks; installed here when missing and we may.
-bench: install
-	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		(apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1)); } || \
-		echo "wrk is not installed: HTTP benchmarks will say so"
+bench: install browser-tools
+	@$(call apt,wrk,wrk)
 	$(BIN)/python -m tests.bench
 
 clean:

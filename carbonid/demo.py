@@ -6,7 +6,8 @@ Tangshan, an auto-parts supplier in Ningbo, a car maker in Hefei) and the resolv
 (`carbonid.federation`); makes the federation as its operators would (`carbonid.provisioning`):
 administrators, delegation, signed prefix applications and approvals, each enterprise's profile and
 twelve months of activity data (`carbonid.demo_data`); then resolves every node's profile and one
-activity record through the resolver and prints what it did. It writes `<data dir>/federation.json`
+activity record through the resolver, evaluates every enterprise's carbon efficiency for 2025 and writes
+its certificate's QR codes (`carbonid.demo_certificates`), and prints what it did. It writes `<data dir>/federation.json`
 (URLs, prefixes, DIDs, the CA, administrators' credentials; mode 0600) and keeps serving until Ctrl-C,
 or exits with `--once`. Running it again on the same directory reuses everything and publishes nothing new.
 """
@@ -23,6 +24,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from carbonid.demo_certificates import CERTIFICATES_DIR, PERIOD, certificate_lines, issue_certificates
 from carbonid.demo_data import activity_suffix
 from carbonid.federation import FEDERATION_FILE, Federation, NodeService, running_federation
 from metadata_templates.codes import CodeError, city_of, province_of, region
@@ -169,14 +171,21 @@ async def _wait_for_signal() -> None:
 
 
 async def run_demo(data_dir: Path, base_port: int | None, *, once: bool, echo: Echo = print) -> bool:
-    """Run the demo; True when every sample resolution verified. Raises `carbonid.demo_layout.DemoError`."""
+    """Run the demo; True when every sample resolution verified and every certificate was issued. Raises `carbonid.demo_layout.DemoError`."""
     started = time.perf_counter()
     echo(f"carbonid demo in {data_dir.resolve()}: starting registries, nodes and the resolver ...")
     async with running_federation(data_dir, base_port) as federation:
         resolutions = await resolve_samples(federation)
+        certificates = await issue_certificates(federation)
         elapsed = time.perf_counter() - started
         echo("")
         for line in report_lines(federation, resolutions):
+            echo(line)
+        echo("")
+        echo(
+            f"carbon-efficiency certificates for {PERIOD} (QR codes in {federation.data_dir / CERTIFICATES_DIR}):"
+        )
+        for line in certificate_lines(certificates):
             echo(line)
         echo("")
         echo(f"federation.json  {federation.data_dir / FEDERATION_FILE}  (secrets: keep it private)")
@@ -187,7 +196,10 @@ async def run_demo(data_dir: Path, base_port: int | None, *, once: bool, echo: E
             echo(
                 f"not verified: {failure.handle} (HTTP {failure.http_status}): {failure.reason or failure.status}"
             )
-        verified = not failures
+        for certificate in certificates:
+            if certificate.error is not None:
+                echo(f"no certificate for {certificate.prefix}: {certificate.error}")
+        verified = not failures and all(c.error is None for c in certificates)
         if not once:
             echo(
                 f"serving; try  curl {federation.resolver.url}/api/handles/{federation.nodes[0].prefix}/PROFILE"

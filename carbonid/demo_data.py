@@ -93,14 +93,19 @@ class _Month:
         return 1 + max(-3 * spread, min(3 * spread, self.rng.gauss(0, spread)))
 
     def fuel(
-        self, fuel: str, quantity: float, unit: str, source: dict[str, str], note: str | None = None
+        self,
+        fuel: str,
+        quantity: float,
+        unit: str,
+        source: dict[str, str],
+        note: str | None = None,
+        *,
+        origin: str | None = None,
     ) -> None:
-        line: dict[str, Any] = {
-            "fuel": fuel,
-            "quantity": _number(quantity),
-            "unit": unit,
-            "dataSource": source,
-        }
+        line: dict[str, Any] = {"fuel": fuel, "quantity": _number(quantity), "unit": unit}
+        if origin:
+            line["origin"] = origin
+        line["dataSource"] = source
         if note:
             line["note"] = note
         self.fuels.append(line)
@@ -197,6 +202,8 @@ def _steel(m: _Month) -> None:
         "10^4 Nm3",
         _source("meter", "煤气流量计 BFG-03（热风炉、加热炉）", m.month),
         note="自产高炉煤气（热风炉、轧钢加热炉）",
+        # Its carbon comes from the coke and coal above: counting it again would double count.
+        origin="self-produced",
     )
     m.fuel(
         "natural_gas", tonnes * 0.0006 * m.vary(0.05), "10^4 Nm3", _source("meter", "燃气表 NG-02", m.month)

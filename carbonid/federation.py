@@ -8,7 +8,8 @@ written. Leaving the block stops every service.
 
 Data directory: `layout.json` (the base port), `federation.json` (0600: it holds secrets), `ca/` (the demo
 federation CA), `registries/{root,industry}/` (database, keys, `admin.json`), `nodes/<name>/` (database,
-keys, `tls/`, `admin.secret`), `resolver/` (database, keys, `tls/` client certificate, `trust-anchor.json`).
+keys, `tls/`, `admin.secret`), `resolver/` (database, keys, `tls/` client certificate, `trust-anchor.json`,
+`benchmarks.json`, `operator.secret`), `certificates/` (each enterprise's QR codes, written by the demo).
 Running again on the same directory reuses all of it.
 """
 
@@ -19,12 +20,14 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
 
+from carbonid.demo_benchmarks import DEMO_BENCHMARKS
 from carbonid.demo_enterprises import ENTERPRISES, RESOLVER_PREFIX, EnterpriseSpec
 from carbonid.demo_layout import (
     FIRST_NODE_OFFSET,
@@ -47,6 +50,7 @@ from certs.did import did_web_for_url
 from certs.files import write_private_file
 from certs.tls import client_ssl_context, serving_ssl_context
 from certs.x509 import CertificateAuthority, issue_client_certificate, issue_server_certificate
+from common.database import create_engine, migrate
 from common.passwords import new_secret
 from handle_registry.service.app import create_app as create_registry_app
 from handle_registry.service.app import load_identity as load_registry_identity
@@ -56,11 +60,19 @@ from node.handle_service import AlreadyInitialised
 from node.runtime import initialise_node
 from node.settings import NodeSettings
 from resolver.app import create_app as create_resolver_app
+from resolver.certificates import ensure_operator
+from resolver.context import database_url as resolver_database_url
+from resolver.repository import ResolverStore
+from resolver.schema import MIGRATION_TABLE as RESOLVER_MIGRATION_TABLE
+from resolver.schema import MIGRATIONS as RESOLVER_MIGRATIONS
 from resolver.settings import ResolverSettings
 
 ROOT_PREFIX: Final = "88"
 INDUSTRY_PREFIX: Final = "88.186"
 FEDERATION_FILE: Final = "federation.json"
+BENCHMARK_FILE: Final = "benchmarks.json"
+OPERATOR_NAME: Final = "demo"
+"""The resolver operator the demo evaluates enterprises as (its secret: `resolver/operator.secret`)."""
 
 
 # --- what runs --------------------------------------------------------------------------------------
@@ -136,6 +148,7 @@ class ResolverService:
     """The federation's resolver."""
 
     settings: ResolverSettings
+    operator_secret: str
     app: web.Application | None = None
 
     @property
@@ -194,6 +207,7 @@ class Federation:
                 "prefix": self.resolver.prefix,
                 "did": self.resolver.did,
                 "trustAnchor": str(self.resolver.settings.trust_anchor),
+                "operator": {"name": OPERATOR_NAME, "secret": self.resolver.operator_secret},
             },
             "nodes": [
                 {
@@ -255,7 +269,7 @@ def plan_federation(data_dir: Path, base_port: int, ca: CertificateAuthority) ->
             registry_url=registry_urls[spec.registry],
             **common,
         )
-        secret, created = _node_secret(directory)
+        secret, created = _secret_file(directory / "admin.secret")
         nodes.append(NodeService(spec, settings, admin_secret=secret, secret_is_new=created))
     resolver_dir = data_dir / "resolver"
     client_certificate, client_key = ensure_certificate(
@@ -273,20 +287,21 @@ def plan_federation(data_dir: Path, base_port: int, ca: CertificateAuthority) ->
             client_certificate=client_certificate,
             client_key=client_key,
             prefix=RESOLVER_PREFIX,
+            benchmark_table=resolver_dir / BENCHMARK_FILE,
             **common,
-        )
+        ),
+        operator_secret=_secret_file(resolver_dir / "operator.secret")[0],
     )
     return Federation(data_dir, base_port, ca_file, registries, nodes, resolver)
 
 
-def _node_secret(directory: Path) -> tuple[str, bool]:
-    """The node administrator's secret kept in `<node dir>/admin.secret` (0600), and whether it is new."""
-    path = directory / "admin.secret"
+def _secret_file(path: Path) -> tuple[str, bool]:
+    """A secret kept in `path` (0600; made on first use), and whether it is new."""
     if path.exists():
         secret = path.read_text("utf-8").strip()
         if secret:
             return secret, False
-    directory.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     secret = new_secret()
     write_private_file(path, (secret + "\n").encode("utf-8"))
     return secret, True
@@ -304,6 +319,20 @@ async def initialise_nodes(federation: Federation) -> None:
         except AlreadyInitialised:
             if node.secret_is_new:
                 await initialise_node(node.settings, node.admin_secret, rotate=True)
+
+
+async def initialise_resolver(federation: Federation) -> None:
+    """The resolver's database, its demo operator (the secret on file wins) and its benchmark table."""
+    settings = federation.resolver.settings
+    write_json(settings.data_dir / BENCHMARK_FILE, DEMO_BENCHMARKS)
+    engine = create_engine(resolver_database_url(settings))
+    try:
+        await migrate(engine, RESOLVER_MIGRATIONS, table=RESOLVER_MIGRATION_TABLE)
+        await ensure_operator(
+            ResolverStore(engine), OPERATOR_NAME, federation.resolver.operator_secret, at=datetime.now(UTC)
+        )
+    finally:
+        await engine.dispose()
 
 
 def write_trust_anchor(federation: Federation) -> None:
@@ -376,6 +405,7 @@ async def running_federation(
     ca = load_or_create_ca(data_dir / "ca")
     federation = plan_federation(data_dir, base_port, ca)
     await initialise_nodes(federation)
+    await initialise_resolver(federation)
     write_trust_anchor(federation)
     async with AsyncExitStack() as stack:
         await start_services(federation, stack)

@@ -34,6 +34,7 @@ from metadata_templates import default_catalog, validate
 from metadata_templates.codes import city_of, province_of, validate_industry_code, validate_region_code
 from resolver.keys import RESOLVER_KEY
 from resolver.resolution import resolve
+from tests.imaging import decode_qr
 
 CATALOG = default_catalog()
 COMMAND = [sys.executable, "-m", "carbonid.cli", "demo"]
@@ -111,6 +112,31 @@ def test_a_second_run_reuses_everything_and_publishes_nothing_new(demo):
     for line in lines:
         assert "0 new / 13" in line
         assert "ACT.2025-12 verified" in line
+
+
+def certificate_lines(output: str) -> list[str]:
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("carbon-efficiency certificates"))
+    return lines[start + 2 : start + 2 + len(ENTERPRISES)]
+
+
+def test_the_demo_evaluates_every_enterprise_and_keeps_its_qr_codes(demo):
+    lines = certificate_lines(demo.first.stdout)
+    assert [line.split()[0] for line in lines] == [spec.name for spec in ENTERPRISES]
+    # The demo's illustrative benchmarks put the four enterprises in four different grades.
+    grades = {int(line.split()[1]) for line in lines}
+    assert len(grades) == len(ENTERPRISES)
+    for spec in ENTERPRISES:
+        png = demo.data_dir / "certificates" / f"{spec.prefix}-2025.png"
+        assert png.read_bytes().startswith(b"\x89PNG")
+        assert (
+            (demo.data_dir / "certificates" / f"{spec.prefix}-2025.svg").read_text("utf-8").startswith("<svg")
+        )
+        assert decode_qr(png) == [f"http://127.0.0.1:{demo.base_port}/c/88.100.9/CERT.{spec.prefix}.2025"]
+    # A second run finds the certificates it issued and issues nothing new.
+    again = certificate_lines(demo.second.stdout)
+    assert all(line.endswith("(issued before)") for line in again)
+    assert [line.split()[:2] for line in again] == [line.split()[:2] for line in lines]
 
 
 def test_federation_json_has_the_required_keys_and_is_private(demo):
