@@ -32,6 +32,8 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_H
 from qrcode.exceptions import DataOverflowError
 
+from carbon_efficiency.grading import GRADES
+
 __all__ = [
     "GRADE_STYLES",
     "UNGRADED_STYLE",
@@ -84,16 +86,23 @@ class GradeStyle:
         return "Ungraded" if self.grade is None else f"Grade {self.grade}"
 
 
-# Grades and colour names: DB33/T 1347-2023 (see shared/reference/carbon-figures.md). The shades are chosen
-# here: `display` is the colour people name, `qr` the darkest shade that still reads as that colour, each
-# with WCAG contrast against white ≥ 3:1 (measured in tests/carbon_efficiency/test_qr.py): #1b5e20 7.9, #558b2f 4.1,
-# #9a7b00 4.0, #e65100 3.8, #c62828 5.6, #424242 10.1.
+# Grades, colour names and display colours come from `carbon_efficiency.grading` (grading.json), so the
+# certificate, its QR code and the regional dashboard show one palette. `qr` is the darkest shade that still
+# reads as that colour, each with WCAG contrast against white >= 3:1 (measured in
+# tests/carbon_efficiency/test_qr.py): #1b5e20 7.9, #558b2f 4.1, #9a7b00 4.0, #e65100 3.8, #c62828 5.6,
+# #424242 10.1. `on_display` is the text colour that reads on the display colour.
+_QR_SHADES: Final = {
+    1: ("#ffffff", "#1b5e20"),
+    2: ("#1a1a1a", "#558b2f"),
+    3: ("#1a1a1a", "#9a7b00"),
+    4: ("#1a1a1a", "#e65100"),
+    5: ("#ffffff", "#c62828"),
+}
 GRADE_STYLES: Final[dict[int, GradeStyle]] = {
-    1: GradeStyle(1, "dark-green", "深绿", "dark green", "#2e7d32", "#ffffff", "#1b5e20"),
-    2: GradeStyle(2, "light-green", "浅绿", "light green", "#8bc34a", "#1a1a1a", "#558b2f"),
-    3: GradeStyle(3, "yellow", "黄", "yellow", "#fdd835", "#1a1a1a", "#9a7b00"),
-    4: GradeStyle(4, "orange", "橙", "orange", "#fb8c00", "#1a1a1a", "#e65100"),
-    5: GradeStyle(5, "red", "红", "red", "#d32f2f", "#ffffff", "#c62828"),
+    band.grade: GradeStyle(
+        band.grade, band.colour, band.name_zh, band.name_en, band.hex.lower(), *_QR_SHADES[band.grade]
+    )
+    for band in GRADES
 }
 UNGRADED_STYLE: Final = GradeStyle(None, None, "未评级", "ungraded", "#757575", "#ffffff", "#424242")
 
