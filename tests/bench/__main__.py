@@ -104,6 +104,10 @@ def main() -> int:
     from tests.bench import carbon_efficiency
 
     carbon_efficiency.run()
+    print()
+    from tests.bench import regional
+
+    regional.run()
     return 0
 
 
