@@ -17,7 +17,8 @@ from metadata_templates import Catalog, default_catalog
 from node import handles, records_api
 from node.context import NodeContext, load_identity
 from node.handle_service import admin_handle_exists
-from node.keys import NODE_KEY
+from node.keys import NODE_KEY, NOTIFIER_KEY
+from node.notify import Notifier, open_notify_session
 from node.openapi import build_openapi
 from node.repository import NodeStore
 from node.runtime import SERVICE_NAME, database_url
@@ -45,6 +46,23 @@ def _node_context(
     return node_context
 
 
+def _notifier_context(
+    settings: NodeSettings, catalog: Catalog
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def notifier_context(app: web.Application) -> AsyncIterator[None]:
+        session = open_notify_session(settings) if settings.notify_resolvers else None
+        notifier = Notifier(settings.notify_resolvers, app[NODE_KEY].identity, catalog, session)
+        app[NOTIFIER_KEY] = notifier
+        try:
+            yield
+        finally:
+            await notifier.close()
+            if session is not None:
+                await session.close()
+
+    return notifier_context
+
+
 def create_app(settings: NodeSettings) -> web.Application:
     """The node: Handle REST API, carbon records, publication log, DID document, health, OpenAPI, contexts."""
     catalog = default_catalog()
@@ -58,6 +76,7 @@ def create_app(settings: NodeSettings) -> web.Application:
         engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
     )
     app.cleanup_ctx.append(_node_context(settings, catalog))
+    app.cleanup_ctx.append(_notifier_context(settings, catalog))
     handles.add_routes(app)
     records_api.add_routes(app)
     return app

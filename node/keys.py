@@ -7,6 +7,10 @@ from typing import Final
 from aiohttp import web
 
 from node.context import NodeContext
+from node.notify import Notifier
 
 NODE_KEY: Final = web.AppKey("NODE_KEY", NodeContext)
 """The node's settings, identity, templates, store and secret checker, made in a cleanup context."""
+
+NOTIFIER_KEY: Final = web.AppKey("NOTIFIER_KEY", Notifier)
+"""Sends resolvers the notifications of published records, in the background; made in a cleanup context."""

@@ -599,7 +599,16 @@ def _peer_prefix(ctx: NodeContext, text: object) -> tuple[str, str]:
     return prefix.text, prefix.key
 
 
-async def grant_access(ctx: NodeContext, handle: Handle, body: Mapping[str, Any], *, actor: str) -> GrantRow:
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """A new grant, with the record it opens (its handle as published and latest version)."""
+
+    grant: GrantRow
+    handle: str
+    version: int
+
+
+async def grant_access(ctx: NodeContext, handle: Handle, body: Mapping[str, Any], *, actor: str) -> Granted:
     """Let a peer prefix read a (private) record; `partCode` is the customer's own part code, if any."""
     unknown = [name for name in body if name not in ("prefix", "partCode")]
     if unknown:
@@ -623,9 +632,10 @@ async def grant_access(ctx: NodeContext, handle: Handle, body: Mapping[str, Any]
             raise RecordNotFound(handle.text)
         if await db.active_grant(handle.key, prefix_key) is not None:
             raise GrantConflict(f"{prefix} already holds an active grant on {record.handle}; revoke it first")
-        return await db.insert_grant(
+        grant = await db.insert_grant(
             key=handle.key, prefix=prefix, prefix_key=prefix_key, part_code=part_code, at=now_text(), by=actor
         )
+    return Granted(grant, record.handle, record.latest_version)
 
 
 async def revoke_access(ctx: NodeContext, handle: Handle, prefix_text: str, *, actor: str) -> GrantRow:

@@ -12,7 +12,7 @@ from common.errors import BadRequest, Forbidden, Unauthorized, read_json_object
 from node.access import AuthenticationFailed, Caller
 from node.callers import InsecureCredentials, identify
 from node.context import NodeContext
-from node.keys import NODE_KEY
+from node.keys import NODE_KEY, NOTIFIER_KEY
 from node.records import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -103,6 +103,7 @@ async def post_record(request: web.Request) -> web.Response:
     actor = await _admin(request)
     publication = parse_publication(await read_json_object(request))
     published = await publish_record(_ctx(request), publication, actor=actor)
+    request.app[NOTIFIER_KEY].published(published.handle, published.version)
     return web.json_response(
         published.to_json(), status=201, headers={"Location": record_href(published.handle)}
     )
@@ -161,8 +162,10 @@ async def post_grant(request: web.Request) -> web.Response:
     actor = await _admin(request)
     handle = parse_record_handle(request.match_info["handle"])
     body = await read_json_object(request)
-    grant = await grant_access(_ctx(request), handle, body, actor=actor)
-    return web.json_response(grant_json(grant), status=201)
+    granted = await grant_access(_ctx(request), handle, body, actor=actor)
+    # A resolver may now read what it could not: tell it, as for a publication.
+    request.app[NOTIFIER_KEY].published(granted.handle, granted.version)
+    return web.json_response(grant_json(granted.grant), status=201)
 
 
 async def delete_grant(request: web.Request) -> web.Response:

@@ -38,22 +38,18 @@ from carbon_efficiency.factors import FactorLibrary, UnknownFactor
 from carbon_efficiency.model import Accounting, AccountingError
 from carbon_efficiency.periods import InvalidPeriod, Period, parse_period
 from certs.data_integrity import format_datetime
-from certs.errors import MalformedProofError
 from handle_registry.identifiers import Handle, InvalidHandle, InvalidPrefix, Prefix, fold_ascii
 from metadata_templates import TemplateValidationError, validate
-from resolver.answers import VERIFIED, Found
 from resolver.certificates import CertificateAuthority
 from resolver.context import ResolverContext
 from resolver.errors import (
     EvaluationRefused,
     EvaluationSourceUnavailable,
     NoResolverPrefix,
-    UpstreamError,
 )
 from resolver.repository import EvaluationRowTaken, PopulationRow
-from resolver.resolution import resolve_record
+from resolver.sources import SignedSource, SourceRefused, SourceUnavailable, verified_source
 from resolver.status_list import status_entry
-from resolver.verification import signed_document
 
 PROFILE_SUFFIX: Final = "PROFILE"
 ACTIVITY_PREFIX: Final = "ACT."
@@ -63,19 +59,6 @@ CERTIFICATE_TEMPLATE: Final = "carbon-efficiency-certificate/1"
 CERTIFICATE_CONTEXT: Final = "https://carbonid.org/contexts/carbon-efficiency-certificate/v1.jsonld"
 VC_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 CERTIFICATE_NAME: Final = "企业碳效评价证书 Carbon-efficiency certificate"
-
-
-@dataclass(frozen=True, slots=True)
-class SignedSource:
-    """A verified record an evaluation read: its handle, signed version and digest, and the document."""
-
-    handle: str
-    version: int
-    digest: str
-    document: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"handle": self.handle, "version": self.version, "digest": self.digest}
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,27 +190,11 @@ def _handle(prefix: Prefix, suffix: str) -> Handle:
 async def _verified_source(ctx: ResolverContext, handle: Handle, template_ref: str) -> SignedSource | None:
     """The verified signed document of `handle` (read as the resolver's prefix); None when not found."""
     try:
-        served = await resolve_record(ctx, handle, as_peer=True)
-    except UpstreamError as exc:
-        raise EvaluationSourceUnavailable(f"cannot read {handle.text}: {exc}") from None
-    answer = served.answer
-    if not isinstance(answer, Found):
-        return None
-    verification = answer.verification
-    if verification.status != VERIFIED:
-        reason = verification.reason or verification.status
-        raise EvaluationRefused(f"{handle.text} does not verify ({verification.status}): {reason}")
-    try:
-        template, document = signed_document(ctx.catalog, answer.values)
-    except MalformedProofError as exc:  # pragma: no cover - verified answers carry their document
-        raise EvaluationRefused(f"{handle.text}: {exc}") from None
-    if template.ref != template_ref:
-        raise EvaluationRefused(f"{handle.text} is a {template.ref} record, not {template_ref}")
-    if verification.version is None or verification.digest is None:
-        raise EvaluationRefused(
-            f"{handle.text} carries no signed version: it cannot be cited by a certificate"
-        )
-    return SignedSource(handle.text, verification.version, verification.digest, document)
+        return await verified_source(ctx, handle, template_ref)
+    except SourceUnavailable as exc:
+        raise EvaluationSourceUnavailable(str(exc)) from None
+    except SourceRefused as exc:
+        raise EvaluationRefused(str(exc)) from None
 
 
 async def _activity_sources(ctx: ResolverContext, prefix: Prefix, period: Period) -> list[SignedSource]:

@@ -6,16 +6,17 @@ of the `StoreSession` it gets.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.database import transaction, translate_integrity_error
-from resolver.schema import evaluations, operators, versions
+from resolver.index_columns import COLUMN_NAMES, ColumnBuilder, IndexColumns, cyclic_gc_paused
+from resolver.schema import evaluations, index_rows, operators, regulators, versions
 
 
 class VersionRowTaken(Exception):
@@ -49,6 +50,12 @@ class ResolverStore:
         """One transaction over the evaluations and operators."""
         async with transaction(self.engine, write=write) as conn:
             yield EvaluationStore(conn)
+
+    @asynccontextmanager
+    async def index(self, *, write: bool = False) -> AsyncIterator[IndexStore]:
+        """One transaction over the regional index rows."""
+        async with transaction(self.engine, write=write) as conn:
+            yield IndexStore(conn)
 
 
 class StoreSession:
@@ -128,7 +135,7 @@ class PopulationRow:
 
 
 class EvaluationStore:
-    """The queries about evaluations and operators, on one transaction's connection."""
+    """The queries about evaluations, operators and regulators, on one transaction's connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -145,6 +152,27 @@ class EvaluationStore:
         await self.conn.execute(
             operators.update().where(operators.c.name == name).values(secret_hash=secret_hash)
         )
+
+    async def add_regulator(self, name: str, secret_hash: str, region: str, *, at: str) -> None:
+        """Create a regulator; `RegulatorTaken` when the name exists."""
+        with translate_integrity_error({"unique": lambda: RegulatorTaken(name)}):
+            await self.conn.execute(
+                regulators.insert().values(name=name, secret_hash=secret_hash, region=region, created_at=at)
+            )
+
+    async def set_regulator(self, name: str, secret_hash: str, region: str) -> None:
+        """Replace a regulator's secret hash and scope (the regulator exists)."""
+        await self.conn.execute(
+            regulators.update()
+            .where(regulators.c.name == name)
+            .values(secret_hash=secret_hash, region=region)
+        )
+
+    async def regulator(self, name: str) -> tuple[str, str] | None:
+        """(secret hash, region scope) of a regulator, None for an unknown name."""
+        query = sa.select(regulators.c.secret_hash, regulators.c.region).where(regulators.c.name == name)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else (row.secret_hash, row.region)
 
     async def operator_secret_hash(self, name: str) -> str | None:
         """The stored hash of an operator's secret, None for an unknown name."""
@@ -250,6 +278,10 @@ class OperatorTaken(Exception):
     """An operator with this name exists."""
 
 
+class RegulatorTaken(Exception):
+    """A regulator with this name exists."""
+
+
 class EvaluationRowTaken(Exception):
     """Another evaluation took the handle or the status bit first (a race; try again)."""
 
@@ -274,3 +306,178 @@ _ROW: Final = (
     evaluations.c.credential,
     evaluations.c.report,
 )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The regional index
+
+UpsertResult = Literal["inserted", "replaced", "unchanged", "older"]
+
+LOAD_CHUNK_ROWS: Final = 5_000
+"""Rows fetched at a time by `load_columns`: large enough to amortise each fetch, small enough not to hold the
+event loop long (measured over 6,000,000 rows on SQLite: the same load time as 20,000 at a time, the loop's
+99th-percentile lag 35 ms instead of 63 ms)."""
+
+OFFICIAL_GRANULARITIES: Final = ("year", "rolling-12-months")
+
+
+class IndexRowTaken(Exception):
+    """Another writer indexed the same record first (a race; upsert again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexGeneration:
+    """What changes whenever the regional index must: its rows (every insert or replacement takes a new,
+    higher id; a count catches anything else), and the official grades (new certificates, withdrawals)."""
+
+    rows: int
+    last_row_id: int
+    last_evaluation_id: int
+    withdrawn_evaluations: int
+
+
+_LOAD_COLUMNS: Final = tuple(
+    sa.cast(index_rows.c.region, sa.Integer) if name == "region" else index_rows.c[name]
+    for name in COLUMN_NAMES
+)
+_COMPARED: Final = (
+    "handle",
+    "prefix",
+    "prefix_key",
+    "region",
+    "industry",
+    "period",
+    "granularity",
+    "month_start",
+    "months",
+    "net_emissions_t",
+    "gross_emissions_t",
+    "added_value_10k_cny",
+    "energy_coal_gj",
+    "energy_oil_gj",
+    "energy_gas_gj",
+    "energy_electricity_gj",
+    "energy_heat_gj",
+    "energy_other_gj",
+    "neutrality_offsets_t",
+    "version",
+    "digest",
+)
+"""The columns whose equality makes an upsert a no-op (`indexed_at` aside)."""
+
+
+class IndexStore:
+    """The queries about the regional index rows, on one transaction's connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def row_version(self, handle_key: str) -> int | None:
+        """The version of the record indexed under `handle_key`, None when it is not indexed."""
+        query = sa.select(index_rows.c.version).where(index_rows.c.handle_key == handle_key)
+        return (await self.conn.execute(query)).scalar_one_or_none()
+
+    async def prefix_handles(self, prefix_key: str) -> list[str]:
+        """The handles indexed under a prefix (normalised key), in handle order."""
+        query = (
+            sa.select(index_rows.c.handle)
+            .where(index_rows.c.prefix_key == prefix_key)
+            .order_by(index_rows.c.handle_key)
+        )
+        return list((await self.conn.execute(query)).scalars())
+
+    async def upsert_row(self, values: Mapping[str, Any]) -> UpsertResult:
+        """Index a record's row (every column of `resolver_index_rows` but `id`), never going down a version.
+
+        inserted: it was not indexed; replaced: it was, at the same or a lower version (re-accounted);
+        unchanged: the same row is there; older: a higher version is there (nothing written).
+        `IndexRowTaken` when another writer inserted the same handle meanwhile.
+        """
+        key = values["handle_key"]
+        query = (
+            sa.select(index_rows.c.id, *(index_rows.c[name] for name in _COMPARED))
+            .where(index_rows.c.handle_key == key)
+            .with_for_update()
+        )
+        stored = (await self.conn.execute(query)).first()
+        if stored is None:
+            await self._insert(values)
+            return "inserted"
+        if values["version"] < stored.version:
+            return "older"
+        if all(getattr(stored, name) == values[name] for name in _COMPARED):
+            return "unchanged"
+        # A replacement is a new row with a new, higher id, so whoever holds the rows up to some id finds
+        # everything that changed since with `id > it` (an UPDATE would keep the old id). The old row first
+        # gives up its handle key ("#<id>" is never a handle key: those contain "/"), then goes.
+        await self.conn.execute(
+            index_rows.update().where(index_rows.c.id == stored.id).values(handle_key=f"#{stored.id}")
+        )
+        await self._insert(values)
+        await self.conn.execute(index_rows.delete().where(index_rows.c.id == stored.id))
+        return "replaced"
+
+    async def _insert(self, values: Mapping[str, Any]) -> None:
+        with translate_integrity_error({"unique": lambda: IndexRowTaken(str(values["handle_key"]))}):
+            await self.conn.execute(index_rows.insert().values(**values))
+
+    async def generation(self) -> IndexGeneration:
+        """The index's generation: equal generations mean equal rows and grades."""
+        # Two queries: together, SQLite would scan the table for both; apart, max(id) is one b-tree seek and
+        # count() reads the smallest index (measured on 6,000,000 rows: 1.6 s together, 0.3 s apart).
+        last_row = (await self.conn.execute(sa.select(sa.func.max(index_rows.c.id)))).scalar()
+        rows = (await self.conn.execute(sa.select(sa.func.count()).select_from(index_rows))).scalar_one()
+        last_evaluation, withdrawn = (
+            await self.conn.execute(
+                sa.select(
+                    sa.func.max(evaluations.c.id),
+                    sa.func.count().filter(evaluations.c.status != "valid"),
+                )
+            )
+        ).one()
+        return IndexGeneration(int(rows), int(last_row or 0), int(last_evaluation or 0), int(withdrawn))
+
+    async def load_columns(self, *, after_id: int = 0) -> tuple[IndexColumns, int]:
+        """The rows with an id above `after_id` as columns (all rows by default), and how many rows the
+        index holds in all: read in the same transaction, so a caller can tell whether what it holds plus
+        what this returns is the whole index."""
+        total = int(
+            (await self.conn.execute(sa.select(sa.func.count()).select_from(index_rows))).scalar_one()
+        )
+        # Preallocated for a full load; what changed since a load is usually little, and grows as it comes.
+        builder = ColumnBuilder(0 if after_id else total)
+        query = (
+            sa.select(*_LOAD_COLUMNS)
+            .where(index_rows.c.id > after_id)
+            .order_by(index_rows.c.id)
+            .execution_options(yield_per=LOAD_CHUNK_ROWS)
+        )
+        with cyclic_gc_paused():
+            result = await self.conn.stream(query)
+            async for chunk in result.partitions():
+                builder.add(chunk)
+        return builder.finish(), total
+
+    async def official_grades(self) -> list[tuple[str, int, int]]:
+        """(prefix key, year, grade) of every valid, graded official certificate: a calendar year, or the
+        rolling 12 months counted in the year of their last month. One grade per prefix and year: the
+        calendar year's when there is one, else the latest rolling one."""
+        query = (
+            sa.select(
+                evaluations.c.prefix_key, evaluations.c.period, evaluations.c.granularity, evaluations.c.grade
+            )
+            .where(
+                evaluations.c.status == "valid",
+                evaluations.c.granularity.in_(OFFICIAL_GRANULARITIES),
+                evaluations.c.grade.is_not(None),
+            )
+            .order_by(evaluations.c.id)
+        )
+        chosen: dict[tuple[str, int], tuple[bool, int]] = {}
+        for prefix_key, period, granularity, grade in await self.conn.execute(query):
+            key = (prefix_key, int(period[:4]))
+            calendar = granularity == "year"
+            held = chosen.get(key)
+            if held is None or calendar or not held[0]:
+                chosen[key] = (calendar, int(grade))
+        return [(prefix, year, grade) for (prefix, year), (_, grade) in sorted(chosen.items())]
