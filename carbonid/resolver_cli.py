@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import ssl
+import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 import click
@@ -29,6 +30,11 @@ from carbonid.cli_support import (
 )
 from common.settings import render_settings_toml
 from resolver.settings import SECTION, ResolverSettings
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from resolver.index_sync import SyncReport
 
 DEFAULT_RESOLVER_URL: Final = "http://127.0.0.1:18000"
 RESOLVER_URL_VARIABLE: Final = "CARBONID_RESOLVER_URL"
@@ -73,11 +79,9 @@ def operator() -> None:
     """Operator accounts: who may ask for evaluations and revoke certificates (HTTP Basic name:secret)."""
 
 
-async def _add_operator(settings: ResolverSettings, name: str) -> str:
-    from datetime import UTC, datetime
-
+async def _on_store(settings: ResolverSettings, use: Callable[[Any], Awaitable[str]]) -> str:
+    """Run `use(store)` on the resolver's (migrated) database, outside the running service."""
     from common.database import create_engine, migrate
-    from resolver.certificates import add_operator
     from resolver.context import database_url
     from resolver.repository import ResolverStore
     from resolver.schema import MIGRATION_TABLE, MIGRATIONS
@@ -85,7 +89,7 @@ async def _add_operator(settings: ResolverSettings, name: str) -> str:
     engine = create_engine(database_url(settings))
     try:
         await migrate(engine, MIGRATIONS, table=MIGRATION_TABLE)
-        return await add_operator(ResolverStore(engine), name, at=datetime.now(UTC))
+        return await use(ResolverStore(engine))
     finally:
         await engine.dispose()
 
@@ -96,14 +100,17 @@ async def _add_operator(settings: ResolverSettings, name: str) -> str:
 def operator_add(name: str, config: Path | None) -> None:
     """Create operator NAME and print its secret (shown this once; only a hash is kept)."""
     import asyncio
+    from datetime import UTC, datetime
 
     from common.database import DatabaseUnavailable, DatabaseURLError, MigrationError
-    from resolver.certificates import InvalidOperatorName
+    from resolver.certificates import InvalidOperatorName, add_operator
     from resolver.repository import OperatorTaken
 
     settings = load_service_settings(ResolverSettings, config, SECTION)
     try:
-        secret = asyncio.run(_add_operator(settings, name))
+        secret = asyncio.run(
+            _on_store(settings, lambda store: add_operator(store, name, at=datetime.now(UTC)))
+        )
     except InvalidOperatorName as exc:
         fail(str(exc))
     except OperatorTaken:
@@ -112,6 +119,143 @@ def operator_add(name: str, config: Path | None) -> None:
         fail(str(exc).splitlines()[0])
     click.echo(f"operator {name} created; its secret follows and is not shown again", err=True)
     click.echo(secret)
+
+
+@resolver.group("regulator")
+def regulator() -> None:
+    """Regulator accounts: government users who see a region and below in full (HTTP Basic name:secret)."""
+
+
+@regulator.command("add")
+@click.argument("name")
+@click.option(
+    "--region",
+    required=True,
+    help="The region overseen: 000000 (national) or a GB/T 2260 code (330000, 330500).",
+)
+@CONFIG
+def regulator_add(name: str, region: str, config: Path | None) -> None:
+    """Create regulator NAME overseeing --region and print its secret (shown this once)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from common.database import DatabaseUnavailable, DatabaseURLError, MigrationError
+    from resolver.regulators import InvalidRegulator, add_regulator
+    from resolver.repository import RegulatorTaken
+
+    settings = load_service_settings(ResolverSettings, config, SECTION)
+    try:
+        secret = asyncio.run(
+            _on_store(settings, lambda store: add_regulator(store, name, region, at=datetime.now(UTC)))
+        )
+    except InvalidRegulator as exc:
+        fail(str(exc))
+    except RegulatorTaken:
+        fail(f"regulator {name!r} already exists", EXIT_INVALID)
+    except (DatabaseURLError, MigrationError, DatabaseUnavailable) as exc:
+        fail(str(exc).splitlines()[0])
+    click.echo(
+        f"regulator {name} created for region {region}; its secret follows and is not shown again", err=True
+    )
+    click.echo(secret)
+
+
+@resolver.command("sync")
+@CONFIG
+@click.option(
+    "--registry",
+    "registry_url",
+    help="The registry the crawl starts from (default: root_registry_url); delegations are followed.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Records read and indexed at a time.",
+)
+def sync(config: Path | None, registry_url: str | None, concurrency: int) -> None:
+    """Index every verified activity-data record of every approved prefix (catch the regional index up).
+
+    Crawls the registries' approved prefixes, lists each enterprise's activity-data records at its node (as
+    the resolver's prefix, so records granted to it are found) and indexes each after verifying it. Exit 0
+    everything found is indexed; 1 some records, registries or nodes were refused (listed with why); 2 the
+    sync cannot run.
+    """
+    import asyncio
+
+    from common.database import DatabaseUnavailable, DatabaseURLError, MigrationError
+    from resolver.app import create_app
+    from resolver.index_sync import RootRegistryUnreachable
+
+    settings = load_service_settings(ResolverSettings, config, SECTION)
+    if registry_url is not None and not registry_url.startswith(("http://", "https://")):
+        fail(f"--registry must be an http(s) URL, got {registry_url!r}")
+    try:
+        app = create_app(settings, regional_index=False)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0])
+    except (OSError, ssl.SSLError) as exc:
+        fail(f"cannot start the resolver: {exc}")
+    try:
+        report = asyncio.run(_sync(app, registry_url, concurrency))
+    except RootRegistryUnreachable as exc:
+        fail(f"cannot list the prefixes: {exc}")
+    except (DatabaseURLError, MigrationError, DatabaseUnavailable, OSError) as exc:
+        fail(str(exc).splitlines()[0])
+    _print_sync_report(report)
+    if not report.complete:
+        sys.exit(EXIT_INVALID)
+
+
+async def _sync(app: web.Application, registry_url: str | None, concurrency: int) -> SyncReport:
+    """Run the resolver's cleanup contexts without serving, crawl, index, and stop."""
+    from aiohttp import web
+
+    from resolver.index_sync import index_handles, plan_sync
+    from resolver.keys import CERTIFICATES_KEY, RESOLVER_KEY
+
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    try:
+        ctx = app[RESOLVER_KEY]
+        start = registry_url or ctx.settings.root_registry_url
+        click.echo(f"listing the approved prefixes from {start} and their activity data", err=True)
+        plan = await plan_sync(ctx, registry_url)
+        with click.progressbar(
+            length=len(plan.handles),
+            label=f"indexing {len(plan.handles)} records",
+            file=sys.stderr,
+        ) as bar:
+            return await index_handles(
+                ctx,
+                app[CERTIFICATES_KEY].store,
+                plan,
+                concurrency=concurrency,
+                progress=lambda _: bar.update(1),
+            )
+    finally:
+        await runner.cleanup()
+
+
+def _print_sync_report(report: SyncReport) -> None:
+    plan, counts = report.plan, report.counts
+    click.echo(
+        f"{len(plan.registries)} registries, {len(plan.prefixes)} enterprise prefixes, "
+        f"{len(plan.handles)} activity-data records"
+    )
+    click.echo(
+        f"indexed {report.indexed}: {counts['inserted']} new, {counts['replaced']} replaced, "
+        f"{counts['unchanged']} unchanged; {counts['older']} older than the version indexed"
+    )
+    if report.refused:
+        click.echo(f"refused {len(report.refused)}:")
+        for outcome in report.refused:
+            click.echo(f"  {outcome.handle}  {outcome.status}: {outcome.reason}")
+    if plan.problems:
+        click.echo(f"not listed {len(plan.problems)}:")
+        for problem in plan.problems:
+            click.echo(f"  {problem}")
 
 
 @resolver.command("settings")

@@ -19,7 +19,7 @@ from common.database import engine_context
 from common.web import create_service_app
 from handle_registry.identifiers import fold_ascii
 from metadata_templates import Catalog, default_catalog
-from resolver import certificates_api, handle_api
+from resolver import certificates_api, handle_api, notifications_api, regions_api
 from resolver.certificates import CertificateAuthority, load_published_benchmarks
 from resolver.context import (
     SERVICE_NAME,
@@ -29,8 +29,9 @@ from resolver.context import (
     load_trust_anchor,
     utc_now,
 )
-from resolver.keys import CERTIFICATES_KEY, RESOLVER_KEY
+from resolver.keys import CERTIFICATES_KEY, REGIONAL_KEY, RESOLVER_KEY
 from resolver.openapi import build_openapi
+from resolver.regional_state import RegionalState
 from resolver.repository import ResolverStore
 from resolver.schema import MIGRATION_TABLE, MIGRATIONS
 from resolver.settings import ResolverSettings
@@ -65,6 +66,7 @@ def _resolver_context(
     peer_tls: ssl.SSLContext | bool,
     clock: Callable[[], datetime],
     published: PublishedBenchmarks | None,
+    regional_index: bool,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resolver_context(app: web.Application) -> AsyncIterator[None]:
         # Key files are read (or created) once, off the event loop.
@@ -77,6 +79,10 @@ def _resolver_context(
         )
         store = ResolverStore(app[ENGINE_KEY])
         app[CERTIFICATES_KEY] = CertificateAuthority(store, FactorLibrary.default(), published)
+        regional = RegionalState(refresh_seconds=settings.index_refresh_seconds)
+        if regional_index:
+            regional.start(store)
+        app[REGIONAL_KEY] = regional
         try:
             context = ResolverContext(
                 settings=settings,
@@ -93,6 +99,7 @@ def _resolver_context(
             yield
             await context.flights.close()
         finally:
+            await regional.close()
             await session.close()
             if peer_session is not session:
                 await peer_session.close()
@@ -100,13 +107,18 @@ def _resolver_context(
     return resolver_context
 
 
-def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
-    """The resolver: verified Handle resolution, its DID document, health, OpenAPI, contexts.
+def create_app(
+    settings: ResolverSettings, *, clock: Callable[[], datetime] = utc_now, regional_index: bool = True
+) -> web.Application:
+    """The resolver: verified Handle resolution, evaluations and certificates, regional monitoring, its DID
+    document, health, OpenAPI, contexts.
 
     `clock` replaces the real time (cache expiry, proof times), so tests expire entries without sleeping.
+    `regional_index=False` skips loading the regional index at start-up (for `carbonid resolver sync`, which
+    only writes it; a query would still load it on first use).
     Raises `TrustAnchorError` when the trust anchor cannot be read, ValueError for a client certificate
-    bound to another prefix or a benchmark table that cannot be read, OSError / ssl.SSLError for TLS files that cannot be loaded: at once, not when
-    the server starts.
+    bound to another prefix or a benchmark table that cannot be read, OSError / ssl.SSLError for TLS files
+    that cannot be loaded: at once, not when the server starts.
     """
     catalog = default_catalog()
     anchor = load_trust_anchor(settings.trust_anchor)
@@ -123,7 +135,11 @@ def create_app(settings: ResolverSettings, *, clock: Callable[[], datetime] = ut
     app.cleanup_ctx.append(
         engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
     )
-    app.cleanup_ctx.append(_resolver_context(settings, catalog, anchor, tls, peer_tls, clock, published))
+    app.cleanup_ctx.append(
+        _resolver_context(settings, catalog, anchor, tls, peer_tls, clock, published, regional_index)
+    )
     handle_api.add_routes(app)
     certificates_api.add_routes(app)
+    notifications_api.add_routes(app)
+    regions_api.add_routes(app)
     return app

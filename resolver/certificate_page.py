@@ -29,6 +29,7 @@ from metadata_templates.codes import (
     region,
     validate_industry_code,
 )
+from resolver.page_labels import GRANULARITY, REGION_LEVEL
 
 __all__ = ["STATUSES", "render_certificate_page", "render_not_found_page"]
 
@@ -36,25 +37,12 @@ TEMPLATE_ID: Final = "carbon-efficiency-certificate"
 STATUSES: Final = ("valid", "revoked", "expired", "superseded")
 
 # (zh, en) for the enumerations of carbon-efficiency-certificate/1 (the schema labels members, not values).
-GRANULARITY: Final = {
-    "year": ("年度", "Annual"),
-    "rolling-12-months": ("滚动 12 个月", "Rolling 12 months"),
-    "half-year": ("半年度", "Half-year"),
-    "quarter": ("季度", "Quarter"),
-    "month": ("月度", "Month"),
-}
 ABSOLUTE_LEVEL: Final = {
     "low": ("低碳", "low-carbon"),
     "medium": ("中碳", "medium"),
     "high": ("高碳", "high-carbon"),
 }
-BENCHMARK_LEVEL: Final = {
-    "county": ("县级", "county"),
-    "city": ("市级", "city"),
-    "province": ("省级", "province"),
-    "national": ("全国", "national"),
-    "published": ("官方公布值", "published"),
-}
+BENCHMARK_LEVEL: Final = {**REGION_LEVEL, "published": ("官方公布值", "published")}
 QUALITY_BAND: Final = {
     "excellent": ("优秀", "excellent"),
     "very good": ("很好", "very good"),

@@ -98,3 +98,40 @@ class OperatorAuthenticationRequired(ProblemError):
         super().__init__(
             detail, headers={"WWW-Authenticate": 'Basic realm="carbonid-resolver", charset="UTF-8"'}
         )
+
+
+class RegulatorAuthenticationRequired(ProblemError):
+    """401: the regulator credentials given are wrong (without credentials, public aggregates are answered)."""
+
+    status = 401
+    type = "regulator-authentication-required"
+    title = "Regulator authentication required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail, headers={"WWW-Authenticate": 'Basic realm="carbonid-regulators", charset="UTF-8"'}
+        )
+
+
+class OutsideScope(ProblemError):
+    """403: a regulator asked about a region outside its scope."""
+
+    status = 403
+    type = "outside-scope"
+    title = "Outside your region"
+
+
+class RegionNotFound(ProblemError):
+    """404: no such GB/T 2260 region."""
+
+    status = 404
+    type = "region-not-found"
+    title = "Region not found"
+
+
+class IndexNotReady(ProblemError):
+    """503: the regional index is still being loaded."""
+
+    status = 503
+    type = "index-loading"
+    title = "Index loading"

@@ -14,6 +14,8 @@ from certs.did import DID_DOCUMENT_JSON_SCHEMA
 from common.web import base_openapi
 from handle_registry.json_schemas import TIMESTAMP_PATTERN, handle_json_schemas
 from resolver.certificates_openapi import certificate_paths, certificate_schemas
+from resolver.notifications_api import notification_paths, notification_schemas
+from resolver.regions_openapi import region_paths, region_schemas
 
 JSON = "application/json"
 
@@ -206,11 +208,20 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     )
     document["paths"].update(_paths())
     document["paths"].update(certificate_paths())
+    document["paths"].update(region_paths())
+    document["paths"].update(notification_paths())
     document["components"]["schemas"].update(_schemas())
     document["components"]["schemas"].update(certificate_schemas())
+    document["components"]["schemas"].update(region_schemas())
+    document["components"]["schemas"].update(notification_schemas())
     document["components"].setdefault("securitySchemes", {})["operatorBasic"] = {
         "type": "http",
         "scheme": "basic",
         "description": "Resolver operator name:secret (`carbonid resolver operator add NAME`).",
+    }
+    document["components"]["securitySchemes"]["regulatorBasic"] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Regulator name:secret (`carbonid resolver regulator add NAME --region CODE`).",
     }
     return document

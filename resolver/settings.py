@@ -105,6 +105,22 @@ class ResolverSettings(ServiceSettings):
         doc="IPCC assessment report whose 100-year GWPs convert other gases: SAR, AR4, AR5 or AR6.",
         validate=matches(r"SAR|AR4|AR5|AR6", "SAR, AR4, AR5 or AR6"),
     )
+    public_min_cell: int = setting(
+        default=3,
+        doc=(
+            "Regional figures of fewer enterprises than this are not shown to the public (their count is), so "
+            "a public aggregate never discloses one enterprise's data; regulators see them within their scope."
+        ),
+        validate=in_range(1, 1000),
+    )
+    index_refresh_seconds: float = setting(
+        default=30.0,
+        doc=(
+            "How often, at most, a regional query checks whether the index changed and rebuilds it (a rebuild "
+            "of 6 million rows takes ~15 s of one core, in the background; queries meanwhile use the last one)."
+        ),
+        validate=in_range(0, 3600),
+    )
     expired_factors: str = setting(
         default="flag",
         doc=(
