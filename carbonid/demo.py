@@ -6,8 +6,9 @@ Tangshan, an auto-parts supplier in Ningbo, a car maker in Hefei) and the resolv
 (`carbonid.federation`); makes the federation as its operators would (`carbonid.provisioning`):
 administrators, delegation, signed prefix applications and approvals, each enterprise's profile and
 twelve months of activity data (`carbonid.demo_data`); then resolves every node's profile and one
-activity record through the resolver, evaluates every enterprise's carbon efficiency for 2025 and writes
-its certificate's QR codes (`carbonid.demo_certificates`), and prints what it did. It writes `<data dir>/federation.json`
+activity record through the resolver, brings the regional index up to date, evaluates every enterprise's
+carbon efficiency for 2025 and writes its certificate's QR codes (`carbonid.demo_certificates`), and prints
+what it did. It writes `<data dir>/federation.json`
 (URLs, prefixes, DIDs, the CA, administrators' credentials; mode 0600) and keeps serving until Ctrl-C,
 or exits with `--once`. Running it again on the same directory reuses everything and publishes nothing new.
 """
@@ -24,9 +25,22 @@ from typing import Any, Final
 
 import aiohttp
 
-from carbonid.demo_certificates import CERTIFICATES_DIR, PERIOD, certificate_lines, issue_certificates
+from carbonid.demo_certificates import (
+    CERTIFICATES_DIR,
+    PERIOD,
+    certificate_lines,
+    issue_certificates,
+    sync_index,
+)
 from carbonid.demo_data import activity_suffix
-from carbonid.federation import FEDERATION_FILE, Federation, NodeService, running_federation
+from carbonid.federation import (
+    FEDERATION_FILE,
+    REGULATOR_NAME,
+    REGULATOR_REGION,
+    Federation,
+    NodeService,
+    running_federation,
+)
 from metadata_templates.codes import CodeError, city_of, province_of, region
 from resolver.answers import NotFound
 from resolver.keys import RESOLVER_KEY
@@ -176,6 +190,7 @@ async def run_demo(data_dir: Path, base_port: int | None, *, once: bool, echo: E
     echo(f"carbonid demo in {data_dir.resolve()}: starting registries, nodes and the resolver ...")
     async with running_federation(data_dir, base_port) as federation:
         resolutions = await resolve_samples(federation)
+        index = await sync_index(federation)
         certificates = await issue_certificates(federation)
         elapsed = time.perf_counter() - started
         echo("")
@@ -188,6 +203,14 @@ async def run_demo(data_dir: Path, base_port: int | None, *, once: bool, echo: E
         for line in certificate_lines(certificates):
             echo(line)
         echo("")
+        echo(
+            f"regional index: {index.indexed} of {index.records} activity records of {index.prefixes} "
+            f"enterprises; dashboard {federation.resolver.url}/regions/000000?period={PERIOD}"
+        )
+        echo(
+            f"  (regulator {REGULATOR_NAME} sees {REGULATOR_REGION} in full: credentials in federation.json)"
+        )
+        echo("")
         echo(f"federation.json  {federation.data_dir / FEDERATION_FILE}  (secrets: keep it private)")
         echo(f"demo CA          {federation.ca_file}")
         echo(f"ready in {elapsed:.1f} s")
@@ -196,10 +219,12 @@ async def run_demo(data_dir: Path, base_port: int | None, *, once: bool, echo: E
             echo(
                 f"not verified: {failure.handle} (HTTP {failure.http_status}): {failure.reason or failure.status}"
             )
+        for problem in index.problems:
+            echo(f"not indexed: {problem}")
         for certificate in certificates:
             if certificate.error is not None:
                 echo(f"no certificate for {certificate.prefix}: {certificate.error}")
-        verified = not failures and all(c.error is None for c in certificates)
+        verified = not failures and not index.problems and all(c.error is None for c in certificates)
         if not once:
             echo(
                 f"serving; try  curl {federation.resolver.url}/api/handles/{federation.nodes[0].prefix}/PROFILE"

@@ -1,4 +1,8 @@
-"""The demo's last step: evaluate every enterprise for 2025 and keep its certificate's QR codes.
+"""The demo's last steps: bring the regional index up to date, evaluate every enterprise for 2025 and keep
+its certificate's QR codes.
+
+The nodes notify the resolver of each publication (`notify_resolvers`); `sync_index` then crawls the
+registries as `carbonid resolver sync` does, so the index is complete whatever a notification met on the way.
 
 For each node the resolver is asked (`POST /api/evaluations`, as the demo operator) to evaluate the year
 2025 from the twelve monthly activity records, unless a valid certificate for it exists already (a
@@ -16,6 +20,8 @@ import aiohttp
 
 from carbonid.demo_data import YEAR
 from carbonid.federation import OPERATOR_NAME, Federation, NodeService
+from resolver.index_sync import index_handles, plan_sync
+from resolver.keys import CERTIFICATES_KEY, RESOLVER_KEY
 
 PERIOD: Final = str(YEAR)
 CERTIFICATES_DIR: Final = "certificates"
@@ -136,6 +142,27 @@ async def issue_certificates(federation: Federation) -> list[CertificateSummary]
                 )
             )
     return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSummary:
+    """What the catch-up crawl found and indexed."""
+
+    prefixes: int
+    records: int
+    indexed: int
+    problems: tuple[str, ...]
+
+
+async def sync_index(federation: Federation) -> IndexSummary:
+    """Crawl the federation's registries and index every activity record (in the running resolver)."""
+    app = federation.resolver.app
+    assert app is not None  # the federation is running
+    ctx = app[RESOLVER_KEY]
+    plan = await plan_sync(ctx)
+    report = await index_handles(ctx, app[CERTIFICATES_KEY].store, plan)
+    problems = (*plan.problems, *(f"{outcome.handle}: {outcome.reason}" for outcome in report.refused))
+    return IndexSummary(len(plan.prefixes), len(plan.handles), report.indexed, problems)
 
 
 def certificate_lines(summaries: list[CertificateSummary]) -> list[str]:

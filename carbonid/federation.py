@@ -9,7 +9,7 @@ written. Leaving the block stops every service.
 Data directory: `layout.json` (the base port), `federation.json` (0600: it holds secrets), `ca/` (the demo
 federation CA), `registries/{root,industry}/` (database, keys, `admin.json`), `nodes/<name>/` (database,
 keys, `tls/`, `admin.secret`), `resolver/` (database, keys, `tls/` client certificate, `trust-anchor.json`,
-`benchmarks.json`, `operator.secret`), `certificates/` (each enterprise's QR codes, written by the demo).
+`benchmarks.json`, `operator.secret`, `regulator.secret`), `certificates/` (each enterprise's QR codes, written by the demo).
 Running again on the same directory reuses all of it.
 """
 
@@ -62,6 +62,7 @@ from node.settings import NodeSettings
 from resolver.app import create_app as create_resolver_app
 from resolver.certificates import ensure_operator
 from resolver.context import database_url as resolver_database_url
+from resolver.regulators import ensure_regulator
 from resolver.repository import ResolverStore
 from resolver.schema import MIGRATION_TABLE as RESOLVER_MIGRATION_TABLE
 from resolver.schema import MIGRATIONS as RESOLVER_MIGRATIONS
@@ -73,6 +74,9 @@ FEDERATION_FILE: Final = "federation.json"
 BENCHMARK_FILE: Final = "benchmarks.json"
 OPERATOR_NAME: Final = "demo"
 """The resolver operator the demo evaluates enterprises as (its secret: `resolver/operator.secret`)."""
+REGULATOR_NAME: Final = "zhejiang"
+REGULATOR_REGION: Final = "330000"
+"""The demo's regulator oversees Zhejiang (its secret: `resolver/regulator.secret`)."""
 
 
 # --- what runs --------------------------------------------------------------------------------------
@@ -149,6 +153,7 @@ class ResolverService:
 
     settings: ResolverSettings
     operator_secret: str
+    regulator_secret: str
     app: web.Application | None = None
 
     @property
@@ -208,6 +213,11 @@ class Federation:
                 "did": self.resolver.did,
                 "trustAnchor": str(self.resolver.settings.trust_anchor),
                 "operator": {"name": OPERATOR_NAME, "secret": self.resolver.operator_secret},
+                "regulator": {
+                    "name": REGULATOR_NAME,
+                    "secret": self.resolver.regulator_secret,
+                    "region": REGULATOR_REGION,
+                },
             },
             "nodes": [
                 {
@@ -267,6 +277,8 @@ def plan_federation(data_dir: Path, base_port: int, ca: CertificateAuthority) ->
             tls_key=key,
             tls_client_ca=ca_file,
             registry_url=registry_urls[spec.registry],
+            # Each publication tells the resolver, which verifies it and indexes the record.
+            notify_resolvers=(f"http://{HOST}:{base_port + RESOLVER_OFFSET}",),
             **common,
         )
         secret, created = _secret_file(directory / "admin.secret")
@@ -291,6 +303,7 @@ def plan_federation(data_dir: Path, base_port: int, ca: CertificateAuthority) ->
             **common,
         ),
         operator_secret=_secret_file(resolver_dir / "operator.secret")[0],
+        regulator_secret=_secret_file(resolver_dir / "regulator.secret")[0],
     )
     return Federation(data_dir, base_port, ca_file, registries, nodes, resolver)
 
@@ -322,14 +335,17 @@ async def initialise_nodes(federation: Federation) -> None:
 
 
 async def initialise_resolver(federation: Federation) -> None:
-    """The resolver's database, its demo operator (the secret on file wins) and its benchmark table."""
+    """The resolver's database, its demo operator and regulator (the secrets on file win) and its benchmark
+    table."""
     settings = federation.resolver.settings
     write_json(settings.data_dir / BENCHMARK_FILE, DEMO_BENCHMARKS)
     engine = create_engine(resolver_database_url(settings))
     try:
         await migrate(engine, RESOLVER_MIGRATIONS, table=RESOLVER_MIGRATION_TABLE)
-        await ensure_operator(
-            ResolverStore(engine), OPERATOR_NAME, federation.resolver.operator_secret, at=datetime.now(UTC)
+        store, now = ResolverStore(engine), datetime.now(UTC)
+        await ensure_operator(store, OPERATOR_NAME, federation.resolver.operator_secret, at=now)
+        await ensure_regulator(
+            store, REGULATOR_NAME, federation.resolver.regulator_secret, REGULATOR_REGION, at=now
         )
     finally:
         await engine.dispose()

@@ -139,6 +139,17 @@ def test_the_demo_evaluates_every_enterprise_and_keeps_its_qr_codes(demo):
     assert [line.split()[:2] for line in again] == [line.split()[:2] for line in lines]
 
 
+def test_the_demo_indexes_every_activity_record_for_the_regional_dashboard(demo):
+    records = 12 * len(ENTERPRISES)
+    line = next(line for line in demo.first.stdout.splitlines() if line.startswith("regional index:"))
+    assert f"{records} of {records} activity records of {len(ENTERPRISES)} enterprises" in line
+    assert "/regions/000000?period=2025" in line
+    regulator = federation_file(demo)["resolver"]["regulator"]
+    assert regulator["region"] == "330000"
+    assert regulator["name"]
+    assert regulator["secret"]
+
+
 def test_federation_json_has_the_required_keys_and_is_private(demo):
     path = demo.data_dir / "federation.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
