@@ -156,7 +156,7 @@ def _hero(
         scope = "全部行业 <span class=en>all industries</span>"
     disclosure = (
         '<span class="chip pub">公开数据 Public aggregates</span> '
-        '<a class="chip pub" href="?signin=1">监管人员登录 Regulator sign-in</a>'
+        f'<a class="chip pub" href="{_e(links.sign_in(code, level))}">监管人员登录 Regulator sign-in</a>'
         if report.get("disclosure") != "regulator"
         else '<span class="chip reg">监管视图 Regulator view</span>'
     )
@@ -559,6 +559,11 @@ class _Links:
     def __init__(self, base: str, query: dict[str, str]) -> None:
         self.base = base
         self.query = query
+
+    def sign_in(self, code: str, level: str) -> str:
+        """This page asking for regulator credentials (``signin=1``: the route answers a Basic challenge)."""
+        page = self.region(code, level)
+        return page + ("&" if "?" in page else "?") + "signin=1"
 
     def region(self, code: str, level: str, *, industry: str | None = None) -> str:
         """``{base}/{code}?…``: ``format`` dropped, ``level`` dropped unless it is below `level`."""
