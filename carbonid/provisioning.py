@@ -3,7 +3,8 @@
 Every step looks first at what exists and does only what is missing, so running it again on the same data
 directory changes nothing: registry administrators (their secrets kept 0600 in the registry's directory),
 the root's delegation of `88.186` to the industry registry, each node's signed prefix application and its
-approval, each enterprise's profile and twelve monthly activity records (published again only when the
+approval, each enterprise's profile, twelve monthly activity records and its product carbon forms
+(`carbonid.demo_products`; published again only when the
 document differs), and the grants of private records.
 """
 
@@ -23,6 +24,8 @@ import aiohttp
 from carbonid.demo_data import ACTIVITY_TEMPLATE, activity_documents, activity_suffix
 from carbonid.demo_enterprises import PROFILE_SUFFIX, PROFILE_TEMPLATE, profile_document
 from carbonid.demo_layout import DemoError
+from carbonid.demo_products import TEMPLATE as PRODUCT_TEMPLATE
+from carbonid.demo_products import forms_of
 from certs.canonical import DATA_INTEGRITY_V2
 from certs.files import write_private_file
 from handle_registry.prefix_records import PrefixRecord
@@ -204,13 +207,30 @@ def _as_sent(document: Mapping[str, Any]) -> dict[str, Any]:
     return sent
 
 
-def wanted_records(node: NodeService) -> list[tuple[str, str, dict[str, Any], str]]:
-    """(suffix, template, document, visibility) of every record the demo keeps on `node`."""
+Grants = tuple[tuple[str, str | None], ...]
+"""(prefix, the customer's part code) of each grant a record should hold."""
+
+
+def wanted_records(node: NodeService) -> list[tuple[str, str, dict[str, Any], str, Grants]]:
+    """(suffix, template, document, visibility, grants) of every record the demo keeps on `node`."""
     spec = node.spec
-    records = [(PROFILE_SUFFIX, PROFILE_TEMPLATE, profile_document(spec), "public")]
+    records: list[tuple[str, str, dict[str, Any], str, Grants]] = [
+        (PROFILE_SUFFIX, PROFILE_TEMPLATE, profile_document(spec), "public", ())
+    ]
+    activity_grants: Grants = tuple((prefix, None) for prefix in spec.activity_grants)
     records += [
-        (activity_suffix(document["period"]), ACTIVITY_TEMPLATE, document, spec.activity_visibility)
+        (
+            activity_suffix(document["period"]),
+            ACTIVITY_TEMPLATE,
+            document,
+            spec.activity_visibility,
+            activity_grants,
+        )
         for document in activity_documents(spec)
+    ]
+    records += [
+        (form.suffix, PRODUCT_TEMPLATE, form.document, form.visibility, form.grants)
+        for form in forms_of(node.prefix)
     ]
     return records
 
@@ -220,7 +240,7 @@ async def publish_records(session: aiohttp.ClientSession, node: NodeService) -> 
     headers = basic(f"300:{node.admin_handle}", node.admin_secret)
     records = wanted_records(node)
     node.records, node.published = len(records), 0
-    for suffix, template, document, visibility in records:
+    for suffix, template, document, visibility, _ in records:
         handle = f"{node.prefix}/{suffix}"
         status, body = await call(
             session, "GET", f"{node.url}/api/records/{handle}", expect=(200, 404), headers=headers
@@ -237,22 +257,23 @@ async def publish_records(session: aiohttp.ClientSession, node: NodeService) -> 
             request["reason"] = REPUBLISH_REASON
         await call(session, "POST", f"{node.url}/api/records", expect=(201,), json=request, headers=headers)
         node.published += 1
-    for suffix, template, _, _ in records:
-        if template == ACTIVITY_TEMPLATE:
-            await _ensure_grants(session, node, f"{node.prefix}/{suffix}", headers)
+    for suffix, _, _, _, grants in records:
+        if grants:
+            await _ensure_grants(session, node, f"{node.prefix}/{suffix}", grants, headers)
 
 
 async def _ensure_grants(
-    session: aiohttp.ClientSession, node: NodeService, handle: str, headers: Mapping[str, str]
+    session: aiohttp.ClientSession, node: NodeService, handle: str, grants: Grants, headers: Mapping[str, str]
 ) -> None:
-    if not node.spec.activity_grants:
-        return
     url = f"{node.url}/api/records/{handle}/grants"
     _, body = await call(session, "GET", url, expect=(200,), headers=headers)
     active = {grant["prefix"] for grant in body["grants"] if grant["active"]}
-    for prefix in node.spec.activity_grants:
+    for prefix, part_code in grants:
         if prefix not in active:
-            await call(session, "POST", url, expect=(201,), json={"prefix": prefix}, headers=headers)
+            grant: dict[str, str] = {"prefix": prefix}
+            if part_code is not None:
+                grant["partCode"] = part_code
+            await call(session, "POST", url, expect=(201,), json=grant, headers=headers)
 
 
 async def provision(federation: Federation, session: aiohttp.ClientSession) -> None:

@@ -133,7 +133,10 @@ class Notifier:
                 _log.info("resolver %s notified of %s version %d", resolver, handle, version)
                 return True
             if status is not None and status != 429 and status < 500:
-                _log.warning(
+                # 422: the resolver could not read or use the record, e.g. a private record not (yet) granted
+                # to its prefix: expected, and a later grant notifies again. Anything else is worth a warning.
+                _log.log(
+                    logging.INFO if status == 422 else logging.WARNING,
                     "resolver %s refused the notification of %s version %d: HTTP %d %s",
                     resolver,
                     handle,

@@ -5,6 +5,7 @@
 - `GET /api/evaluations/{handle}`: the full report (credential, accounting lines and factors, status).
 - `POST /api/evaluations/{handle}/revoke` {reason} (operator): revoke; 204.
 - `GET /api/status-lists/1`: the signed Bitstring Status List credential.
+- `POST /api/rollups` {handle[, depthLimit]} (operator): a product form's cradle-to-gate roll-up (`resolver.rollups`).
 - `GET /c/{handle}`: the certificate page (HTML) or, for `Accept: application/ld+json`,
   `application/vc+ld+json` or `application/vc`, the signed credential; `GET /c/{handle}.png|.svg`: its QR code.
 """
@@ -32,6 +33,7 @@ from resolver.certificates import (
 from resolver.errors import CertificateNotFound, OperatorAuthenticationRequired
 from resolver.evaluations import evaluate_and_issue, parse_request
 from resolver.keys import CERTIFICATES_KEY, RESOLVER_KEY
+from resolver.rollups import parse_rollup_request, roll_up
 
 CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json")
 MAX_LIST: Final = 500
@@ -74,6 +76,14 @@ async def post_evaluation(request: web.Request) -> web.Response:
         "report": issued.report,
     }
     return _json(body, status=201, headers={"Location": page})
+
+
+async def post_rollup(request: web.Request) -> web.Response:
+    """Roll a product form up across the federation (operators: the tree holds granted suppliers' data)."""
+    ctx, authority = request.app[RESOLVER_KEY], request.app[CERTIFICATES_KEY]
+    await _operator(request, authority)
+    root, depth_limit = parse_rollup_request(await read_json(request))
+    return _json(await roll_up(ctx, authority, root, depth_limit=depth_limit))
 
 
 async def get_evaluations(request: web.Request) -> web.Response:
@@ -190,4 +200,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(r"/api/evaluations/{handle:.+}/revoke", post_revocation)
     app.router.add_get(r"/api/evaluations/{handle:.+}", get_evaluation)
     app.router.add_get("/api/status-lists/{list}", get_status_list)
+    app.router.add_post("/api/rollups", post_rollup)
     app.router.add_get(r"/c/{handle:.+}", get_certificate)

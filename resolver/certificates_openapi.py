@@ -243,6 +243,41 @@ def certificate_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/rollups": {
+            "post": {
+                "summary": "Cradle-to-gate roll-up of a product carbon form across the federation",
+                "description": (
+                    "Resolves the form's supplier links as the resolver's prefix, verifies every form, and computes "
+                    "own inventory + sum of quantity x supplier factor recursively; a missing, expired or ungranted "
+                    "supplier falls back to a flagged default factor with a penalised data-quality rating."
+                ),
+                "operationId": "rollUp",
+                "tags": ["Product carbon footprints"],
+                "security": OPERATOR,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["handle"],
+                                "properties": {
+                                    "handle": {"type": "string"},
+                                    "depthLimit": {"type": "integer", "minimum": 0, "maximum": 16},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("The roll-up tree.", {"type": "object"}),
+                    "400": problem_response_spec("The body is not JSON."),
+                    "401": problem_response_spec("Operator credentials are missing or wrong."),
+                    "422": problem_response_spec("A cycle, a missing root, a form that cannot be computed."),
+                    "502": problem_response_spec("A registry or node does not answer."),
+                },
+            }
+        },
         "/api/status-lists/{list}": {
             "get": {
                 "summary": "The revocation status list (W3C Bitstring Status List credential)",

@@ -41,6 +41,10 @@ COMMAND = [sys.executable, "-m", "carbonid.cli", "demo"]
 TIMEOUT = 120
 
 
+RECORDS_PER_NODE = 1 + 12 + 2
+"""Each demo node publishes its profile, twelve months of activity data and two product carbon forms."""
+
+
 def free_base_port() -> int:
     """A base port whose whole layout is free (random, high, so parallel runs rarely meet)."""
     for _ in range(100):
@@ -100,7 +104,7 @@ def test_the_demo_runs_once_and_exits_0(demo):
     lines = node_lines(demo.first.stdout)
     assert len(lines) == len(ENTERPRISES) >= 4
     for line in lines:
-        assert "13 new / 13" in line
+        assert f"{RECORDS_PER_NODE} new / {RECORDS_PER_NODE}" in line
         assert "PROFILE verified" in line
         assert "ACT.2025-12 verified" in line
 
@@ -110,7 +114,7 @@ def test_a_second_run_reuses_everything_and_publishes_nothing_new(demo):
     lines = node_lines(demo.second.stdout)
     assert len(lines) == len(ENTERPRISES)
     for line in lines:
-        assert "0 new / 13" in line
+        assert f"0 new / {RECORDS_PER_NODE}" in line
         assert "ACT.2025-12 verified" in line
 
 
