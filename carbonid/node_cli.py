@@ -1,4 +1,5 @@
-"""`carbonid node`: initialise, serve and configure an enterprise node, apply for its prefix, publish records.
+"""`carbonid node`: initialise, serve and configure an enterprise node, apply for its prefix, publish records,
+manage reviewer accounts and PACT client credentials.
 
 Exit codes: 0 success; 1 the operation was refused (already initialised, invalid document, the registry
 said no or could not be reached); 2 the command could not run (bad settings, unreadable file, bad option).
@@ -29,8 +30,10 @@ from common.database import DatabaseUnavailable, DatabaseURLError, MigrationErro
 from common.passwords import new_secret
 from common.settings import render_settings_toml
 from metadata_templates import TemplateValidationError, default_catalog
-from node.context import load_identity
+from node.context import load_identity, now_text
 from node.handle_service import AlreadyInitialised
+from node.pact_clients import InvalidClientRequest, IssuedClient, add_client, list_clients, revoke_client
+from node.pact_store import ClientRow, PactStore
 from node.records import HandleInUse, Publication, RecordRejected, publish_record
 from node.registry_client import (
     ApplicationRefused,
@@ -40,6 +43,7 @@ from node.registry_client import (
     submit_application,
 )
 from node.registry_client import registry_did as did_of_registry
+from node.reviewers import InvalidReviewerName, ReviewerExists, add_reviewer, check_name, remove_reviewer
 from node.runtime import initialise_node, open_node
 from node.settings import SECTION, NodeSettings
 
@@ -199,3 +203,128 @@ def publish(
     except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
         _database_errors(exc)
     click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@node.group("reviewer")
+def reviewer() -> None:
+    """Reviewer accounts: who approves or rejects the node's product forms (HTTP Basic reviewer:<name>)."""
+
+
+@reviewer.command("add")
+@CONFIG
+@click.argument("name")
+def reviewer_add(config: Path, name: str) -> None:
+    """Create reviewer NAME and print its secret (once)."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+    try:
+        check_name(name)
+    except InvalidReviewerName as exc:
+        fail(str(exc))
+    secret = new_secret()
+
+    async def run() -> None:
+        async with open_node(settings) as ctx:
+            await add_reviewer(ctx, name, secret)
+
+    try:
+        asyncio.run(run())
+    except ReviewerExists as exc:
+        fail(str(exc), EXIT_INVALID)
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    click.echo(f"reviewer user   reviewer:{name}")
+    click.echo(f"reviewer secret {secret}")
+    click.echo("The secret is shown once and stored only as a salted hash: hand it to the reviewer now.")
+
+
+@reviewer.command("remove")
+@CONFIG
+@click.argument("name")
+def reviewer_remove(config: Path, name: str) -> None:
+    """Delete reviewer NAME (its name stays in the forms' history)."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+
+    async def run() -> bool:
+        async with open_node(settings) as ctx:
+            return await remove_reviewer(ctx, name)
+
+    try:
+        removed = asyncio.run(run())
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    if not removed:
+        fail(f"no reviewer {name}", EXIT_INVALID)
+    click.echo(f"reviewer {name} removed")
+
+
+@node.group("pact-client")
+def pact_client() -> None:
+    """PACT client credentials: the data recipients allowed to call /auth/token and /2/footprints."""
+
+
+@pact_client.command("add")
+@CONFIG
+@click.argument("name")
+@click.option(
+    "--prefix",
+    help="The peer prefix the client reads as: it sees the forms granted to it (default: public forms only).",
+)
+def pact_client_add(config: Path, name: str, prefix: str | None) -> None:
+    """Issue credentials to data recipient NAME and print them (the secret once)."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+
+    async def run() -> IssuedClient:
+        async with open_node(settings) as ctx:
+            return await add_client(PactStore(ctx.store.engine), settings, name, prefix=prefix, at=now_text())
+
+    try:
+        issued = asyncio.run(run())
+    except InvalidClientRequest as exc:
+        fail(str(exc), EXIT_INVALID)
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    click.echo(f"client name   {issued.name}")
+    click.echo(f"client_id     {issued.client_id}")
+    click.echo(f"client_secret {issued.client_secret}")
+    click.echo(f"reads as      {issued.prefix or '(no prefix: public forms only)'}")
+    click.echo(f"token URL     {settings.base_url()}/auth/token")
+    click.echo("The secret is shown once and stored only as a salted hash: hand it to the client now.")
+
+
+@pact_client.command("list")
+@CONFIG
+def pact_client_list(config: Path) -> None:
+    """List the PACT clients (never their secrets)."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+
+    async def run() -> list[ClientRow]:
+        async with open_node(settings) as ctx:
+            return await list_clients(PactStore(ctx.store.engine))
+
+    try:
+        clients = asyncio.run(run())
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    for client in clients:
+        state = f"revoked {client.revoked_at}" if client.revoked_at else "active"
+        click.echo(f"{client.client_id}\t{client.name}\t{client.prefix or '-'}\t{state}")
+
+
+@pact_client.command("revoke")
+@CONFIG
+@click.argument("client_id")
+def pact_client_revoke(config: Path, client_id: str) -> None:
+    """Revoke CLIENT_ID: its tokens stop working at once."""
+    settings = load_service_settings(NodeSettings, config, SECTION)
+
+    async def run() -> None:
+        async with open_node(settings) as ctx:
+            await revoke_client(PactStore(ctx.store.engine), client_id, at=now_text())
+
+    try:
+        asyncio.run(run())
+    except InvalidClientRequest as exc:
+        fail(str(exc), EXIT_INVALID)
+    except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
+        _database_errors(exc)
+    click.echo(f"PACT client {client_id} revoked")

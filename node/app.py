@@ -14,7 +14,7 @@ from common.database import engine_context
 from common.passwords import SecretChecker
 from common.web import create_service_app
 from metadata_templates import Catalog, default_catalog
-from node import handles, records_api
+from node import forms_api, handles, pact_api, records_api
 from node.context import NodeContext, load_identity
 from node.handle_service import admin_handle_exists
 from node.keys import NODE_KEY, NOTIFIER_KEY
@@ -77,6 +77,9 @@ def create_app(settings: NodeSettings) -> web.Application:
     )
     app.cleanup_ctx.append(_node_context(settings, catalog))
     app.cleanup_ctx.append(_notifier_context(settings, catalog))
+    app.cleanup_ctx.append(pact_api.pact_context(settings))
     handles.add_routes(app)
     records_api.add_routes(app)
+    forms_api.add_routes(app)
+    pact_api.add_routes(app)
     return app

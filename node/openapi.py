@@ -14,6 +14,8 @@ from aiohttp import web
 from certs.did import DID_DOCUMENT_JSON_SCHEMA
 from common.web import base_openapi, problem_response_spec
 from handle_registry.json_schemas import handle_json_schemas
+from node.forms_openapi import add_form_openapi
+from node.pact_openapi import add_pact_openapi
 
 JSON = "application/json"
 
@@ -647,4 +649,6 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
             "description": "A client certificate from the federation CA bound to a peer prefix (SAN hdl:0.NA/<prefix>).",
         },
     }
+    add_form_openapi(document)
+    add_pact_openapi(document)
     return document

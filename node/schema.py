@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.database import Migration
+from node.forms_schema import create_form_tables
 from node.log import GENESIS
+from node.pact_schema import create_pact_tables
 
 metadata = sa.MetaData()
 
@@ -129,4 +131,6 @@ MIGRATION_TABLE: Final = "node_schema_migrations"
 
 MIGRATIONS: Final = (
     Migration(1, "node handles, records, versions, grants and the publication log", _create_tables),
+    Migration(2, "product forms, their tags and history, reviewers, received forms", create_form_tables),
+    Migration(3, "PACT clients, tokens, footprint ids and the footprint request queue", create_pact_tables),
 )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from common.settings import ServiceSettings, in_range, matches, optional, setting
 from handle_registry.identifiers import InvalidPrefix, parse_prefix
 from metadata_templates import TemplateNotFoundError, default_catalog
+from node.pact_peers import load_peer_credentials
 
 SECTION = "node"
 """The TOML table the node reads its settings from."""
@@ -42,6 +44,16 @@ def _urls(value: tuple[str, ...]) -> None:
     check = matches(r"https?://[^/?#\s]+(/[^?#\s]*)?", "an http(s) URL without query or fragment")
     for url in value:
         check(url)
+
+
+def _peer_credentials(value: Path | None) -> None:
+    if value is not None:
+        load_peer_credentials(value)
+
+
+def _delays(value: tuple[float, ...]) -> None:
+    if not value or any(not 0 <= delay <= 86400 for delay in value):
+        raise ValueError("list one or more delays, each from 0 to 86400 seconds")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +127,41 @@ class NodeSettings(ServiceSettings):
             "registry_url."
         ),
         validate=optional(matches(r"did:[a-z0-9]+:\S+", "a DID (did:method:...)")),
+    )
+
+    pact_token_ttl: int = setting(
+        default=3600,
+        doc=(
+            "Lifetime in seconds of the bearer tokens POST /auth/token issues to PACT clients (credentials "
+            "from `carbonid node pact-client add`); an expired token is answered 401 TokenExpired."
+        ),
+        validate=in_range(60, 86400),
+    )
+    pact_product_category_cpc: str = setting(
+        default="4",
+        doc=(
+            "UN CPC 2.1 code given as productCategoryCpc to the PACT footprints of product forms that carry no "
+            "`CPC:<code>` tag. Default 4, the CPC section of metal products, machinery and equipment."
+        ),
+        validate=matches(r"\d{1,5}", "a UN CPC 2.1 code of 1 to 5 digits"),
+    )
+    pact_peer_credentials: Path | None = setting(
+        default=None,
+        doc=(
+            "JSON file of the client credentials the node signs in with when it answers a PACT footprint "
+            'request: {"<requester host[:port]>": {"client_id": "...", "client_secret": "..."}}. A request '
+            "from a requester not listed (its event's source) is refused with 400, so answers only ever go to "
+            "known peers. Unset: footprint requests are refused."
+        ),
+        validate=_peer_credentials,
+    )
+    pact_retry_delays: tuple[float, ...] = setting(
+        default=(10.0, 60.0, 300.0, 1800.0, 7200.0, 43200.0),
+        doc=(
+            "Seconds waited before each retry of an answer to a PACT footprint request the requester did not "
+            "take (exponential back-off; given up after the last, well within the spec's three days)."
+        ),
+        validate=_delays,
     )
 
     @property
