@@ -8,7 +8,7 @@ written. Leaving the block stops every service.
 
 Data directory: `layout.json` (the base port), `federation.json` (0600: it holds secrets), `ca/` (the demo
 federation CA), `registries/{root,industry}/` (database, keys, `admin.json`), `nodes/<name>/` (database,
-keys, `tls/`, `admin.secret`), `resolver/` (database, keys, `tls/` client certificate, `trust-anchor.json`,
+keys, `tls/`, `admin.secret`, `pact.json`), `resolver/` (database, keys, `tls/` client certificate, `trust-anchor.json`,
 `benchmarks.json`, `operator.secret`, `regulator.secret`), `certificates/` (each enterprise's QR codes, written by the demo).
 Running again on the same directory reuses all of it.
 """
@@ -16,10 +16,11 @@ Running again on the same directory reuses all of it.
 from __future__ import annotations
 
 import errno
+import json
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -56,8 +57,11 @@ from handle_registry.service.app import create_app as create_registry_app
 from handle_registry.service.app import load_identity as load_registry_identity
 from handle_registry.service.settings import RegistrySettings
 from node.app import create_app as create_node_app
+from node.context import now_text
 from node.handle_service import AlreadyInitialised
-from node.runtime import initialise_node
+from node.pact_clients import add_client, list_clients
+from node.pact_store import PactStore
+from node.runtime import initialise_node, open_node
 from node.settings import NodeSettings
 from resolver.app import create_app as create_resolver_app
 from resolver.certificates import ensure_operator
@@ -71,6 +75,7 @@ from resolver.settings import ResolverSettings
 ROOT_PREFIX: Final = "88"
 INDUSTRY_PREFIX: Final = "88.186"
 FEDERATION_FILE: Final = "federation.json"
+PACT_FILE: Final = "pact.json"
 BENCHMARK_FILE: Final = "benchmarks.json"
 OPERATOR_NAME: Final = "demo"
 """The resolver operator the demo evaluates enterprises as (its secret: `resolver/operator.secret`)."""
@@ -120,6 +125,8 @@ class NodeService:
     """Record versions published by this run (0 when everything was there already)."""
     records: int = 0
     """Records the demo keeps on the node."""
+    pact: dict[str, str] = field(default_factory=dict)
+    """The demo's PACT client credentials on this node (`clientId`, `clientSecret`)."""
 
     @property
     def name(self) -> str:
@@ -230,6 +237,12 @@ class Federation:
                     "region": node.spec.region,
                     "industry": node.spec.industry,
                     "admin": {"handle": node.admin_handle, "index": 300, "secret": node.admin_secret},
+                    "pact": {
+                        **node.pact,
+                        "tokenUrl": f"{node.url}/auth/token",
+                        "footprintsUrl": f"{node.url}/2/footprints",
+                        "eventsUrl": f"{node.url}/2/events",
+                    },
                 }
                 for node in self.nodes
             ],
@@ -332,6 +345,23 @@ async def initialise_nodes(federation: Federation) -> None:
         except AlreadyInitialised:
             if node.secret_is_new:
                 await initialise_node(node.settings, node.admin_secret, rotate=True)
+        node.pact = await _ensure_pact_client(node)
+
+
+async def _ensure_pact_client(node: NodeService) -> dict[str, str]:
+    """The node's demo PACT client credentials, kept in `<node dir>/pact.json` (0600); issued when the file
+    is missing or the node no longer knows its client (a lost database)."""
+    path = node.settings.data_dir / PACT_FILE
+    saved = json.loads(path.read_text("utf-8")) if path.exists() else None
+    async with open_node(node.settings) as ctx:
+        store = PactStore(ctx.store.engine)
+        active = {row.client_id for row in await list_clients(store) if row.revoked_at is None}
+        if saved is not None and saved.get("clientId") in active:
+            return dict(saved)
+        issued = await add_client(store, node.settings, "demo", at=now_text())
+    credentials = {"clientId": issued.client_id, "clientSecret": issued.client_secret}
+    write_private_file(path, json.dumps(credentials).encode("utf-8"))
+    return credentials
 
 
 async def initialise_resolver(federation: Federation) -> None:

@@ -232,6 +232,24 @@ async def test_the_same_federation_runs_again_and_federation_json_lets_a_client_
             async with session.get(listing, headers=wrong) as response:
                 assert response.status == 401
 
+            # The node's PACT client from federation.json gets a token and lists the node's public forms.
+            pact = node["pact"]
+            client = basic(pact["clientId"], pact["clientSecret"])
+            async with session.post(
+                pact["tokenUrl"], data={"grant_type": "client_credentials"}, headers=client
+            ) as response:
+                assert response.status == 200, await response.text()
+                token = (await response.json())["access_token"]
+            bearer = {"Authorization": f"Bearer {token}"}
+            async with session.get(pact["footprintsUrl"], headers=bearer) as response:
+                assert response.status == 200, await response.text()
+                footprints = (await response.json())["data"]
+            for footprint in footprints:
+                assert footprint["specVersion"] == "2.3.0"
+                assert isinstance(footprint["pcf"]["pCfExcludingBiogenic"], str)
+            mass_forms = {"88.186.1": 2, "88.131.1": 2}  # forms counted in pieces have no PACT declared unit
+            assert len(footprints) == mass_forms.get(node["prefix"], 0)
+
 
 async def test_private_activity_data_is_hidden_from_strangers_and_read_by_the_resolver_only_for_itself(demo):
     described = federation_file(demo)
