@@ -53,7 +53,7 @@ from node.forms_received import add_received, export_received, list_received, re
 from node.forms_schema import STATES
 from node.keys import NOTIFIER_KEY
 from node.records import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, grant_json
-from node.records_api import CHALLENGE, _admin, _caller, _ctx, _integer, _text
+from node.records_api import CHALLENGE, caller_of, node_context, query_integer, query_text, require_admin
 from node.reviewers import authenticate_reviewer, reviewer_credentials
 
 FORMATS: Final = ("json", "csv")
@@ -62,7 +62,7 @@ _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 async def _party(request: web.Request) -> Party:
     """The administrator or a reviewer; 401 for anyone else."""
-    ctx = _ctx(request)
+    ctx = node_context(request)
     reviewer = reviewer_credentials(request.headers.get("Authorization"))
     if reviewer is not None:
         if not credentials_allowed(request, ctx):
@@ -76,7 +76,7 @@ async def _party(request: web.Request) -> Party:
             raise Unauthorized(
                 "wrong reviewer credentials", type="invalid-credentials", challenge=CHALLENGE
             ) from None
-    caller = await _caller(request)
+    caller = await caller_of(request)
     if caller.admin is None:
         raise Unauthorized(
             f"this needs the administrator's credentials (Basic {ctx.admin_user}) or a reviewer's "
@@ -105,12 +105,12 @@ def _filter_problem(exc: InvalidFilter, parameter: str) -> BadRequest:
 def _simple_filters(request: web.Request) -> Node:
     """The manual's simple filters: q (handle, name or model contains), state, tag."""
     parts: list[Any] = []
-    q = _text(request, "q")
+    q = query_text(request, "q")
     if q is not None:
         parts.append(
             {"or": [{"field": f, "op": "contains", "value": q} for f in ("handle", "name", "model")]}
         )
-    state = _text(request, "state")
+    state = query_text(request, "state")
     if state is not None:
         if state not in STATES:
             raise BadRequest(
@@ -120,7 +120,7 @@ def _simple_filters(request: web.Request) -> Node:
                 parameter="state",
             )
         parts.append({"field": "state", "op": "equals", "value": state})
-    tag = _text(request, "tag")
+    tag = query_text(request, "tag")
     if tag is not None:
         parts.append({"field": "tags", "op": "equals", "value": tag})
     try:
@@ -177,7 +177,7 @@ def csv_response(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], file
 
 
 async def _listing(request: web.Request, node: Node, page: int, page_size: int) -> web.Response:
-    ctx = _ctx(request)
+    ctx = node_context(request)
     if _format(request) == "csv":
         return csv_response(await export_forms(ctx, node), list(FORM_FIELDS), "forms.csv")
     return web.json_response(await list_forms(ctx, node, page=page, page_size=page_size))
@@ -187,8 +187,8 @@ async def get_forms(request: web.Request) -> web.Response:
     """GET /api/forms?filter=&q=&state=&tag=&page=&pageSize=&format=: the node's forms."""
     await _party(request)
     node = all_of(_simple_filters(request), _query_filter(request, FORM_FIELDS))
-    page = _integer(request, "page", 0, 0, 2**31 - 1)
-    page_size = _integer(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = query_integer(request, "page", 0, 0, 2**31 - 1)
+    page_size = query_integer(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     return await _listing(request, node, page, page_size)
 
 
@@ -220,28 +220,32 @@ async def post_search(request: web.Request) -> web.Response:
 async def post_form(request: web.Request) -> web.Response:
     """POST /api/forms {document}: a new draft (administrator)."""
     party = await _party(request)
-    form = await create_form(_ctx(request), await read_json_object(request), party)
+    form = await create_form(node_context(request), await read_json_object(request), party)
     return web.json_response(form, status=201, headers={"Location": form_href(form["handle"])})
 
 
 async def get_form_route(request: web.Request) -> web.Response:
     """GET /api/forms/{handle}: the form, its document and computed footprint."""
     await _party(request)
-    return web.json_response(await get_form(_ctx(request), parse_form_handle(request.match_info["handle"])))
+    return web.json_response(
+        await get_form(node_context(request), parse_form_handle(request.match_info["handle"]))
+    )
 
 
 async def put_form(request: web.Request) -> web.Response:
     """PUT /api/forms/{handle} {document}: replace a draft's (or a rejected form's) document."""
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
-    return web.json_response(await edit_form(_ctx(request), handle, await read_json_object(request), party))
+    return web.json_response(
+        await edit_form(node_context(request), handle, await read_json_object(request), party)
+    )
 
 
 async def get_history(request: web.Request) -> web.Response:
     """GET /api/forms/{handle}/history: every transition, oldest first."""
     await _party(request)
     return web.json_response(
-        await form_history(_ctx(request), parse_form_handle(request.match_info["handle"]))
+        await form_history(node_context(request), parse_form_handle(request.match_info["handle"]))
     )
 
 
@@ -249,7 +253,7 @@ async def post_submit(request: web.Request) -> web.Response:
     """POST /api/forms/{handle}/submit: lock a draft for review (administrator)."""
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
-    return web.json_response(await submit_form(_ctx(request), handle, party))
+    return web.json_response(await submit_form(node_context(request), handle, party))
 
 
 async def post_approve(request: web.Request) -> web.Response:
@@ -257,7 +261,7 @@ async def post_approve(request: web.Request) -> web.Response:
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
     return web.json_response(
-        await review_form(_ctx(request), handle, await _body(request), party, approve=True)
+        await review_form(node_context(request), handle, await _body(request), party, approve=True)
     )
 
 
@@ -266,7 +270,7 @@ async def post_reject(request: web.Request) -> web.Response:
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
     return web.json_response(
-        await review_form(_ctx(request), handle, await _body(request), party, approve=False)
+        await review_form(node_context(request), handle, await _body(request), party, approve=False)
     )
 
 
@@ -274,7 +278,7 @@ async def post_publish(request: web.Request) -> web.Response:
     """POST /api/forms/{handle}/publish: sign an approved form as a record (administrator)."""
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
-    published = await publish_form(_ctx(request), handle, party)
+    published = await publish_form(node_context(request), handle, party)
     request.app[NOTIFIER_KEY].published(published.handle, published.version)
     return web.json_response(published.form)
 
@@ -282,7 +286,7 @@ async def post_publish(request: web.Request) -> web.Response:
 async def post_copy(request: web.Request) -> web.Response:
     """POST /api/forms/{handle}/copy: a new draft with this form's document (administrator)."""
     party = await _party(request)
-    form = await copy_form(_ctx(request), parse_form_handle(request.match_info["handle"]), party)
+    form = await copy_form(node_context(request), parse_form_handle(request.match_info["handle"]), party)
     return web.json_response(form, status=201, headers={"Location": form_href(form["handle"])})
 
 
@@ -290,7 +294,7 @@ async def post_send(request: web.Request) -> web.Response:
     """POST /api/forms/{handle}/send {prefix, partCode}: grant a customer a published form (administrator)."""
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
-    granted = await send_form(_ctx(request), handle, await read_json_object(request), party)
+    granted = await send_form(node_context(request), handle, await read_json_object(request), party)
     request.app[NOTIFIER_KEY].published(granted.handle, granted.version)
     return web.json_response(grant_json(granted.grant), status=201)
 
@@ -300,33 +304,33 @@ async def put_tags(request: web.Request) -> web.Response:
     party = await _party(request)
     handle = parse_form_handle(request.match_info["handle"])
     return web.json_response(
-        await set_form_tags(_ctx(request), handle, await read_json_object(request), party)
+        await set_form_tags(node_context(request), handle, await read_json_object(request), party)
     )
 
 
 async def get_received(request: web.Request) -> web.Response:
     """GET /api/forms/received?filter=&page=&pageSize=&format=: forms suppliers sent (administrator)."""
-    await _admin(request)
+    await require_admin(request)
     node = _query_filter(request, RECEIVED_FIELDS)
-    ctx = _ctx(request)
+    ctx = node_context(request)
     if _format(request) == "csv":
         return csv_response(await export_received(ctx, node), list(RECEIVED_FIELDS), "received-forms.csv")
-    page = _integer(request, "page", 0, 0, 2**31 - 1)
-    page_size = _integer(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = query_integer(request, "page", 0, 0, 2**31 - 1)
+    page_size = query_integer(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     return web.json_response(await list_received(ctx, node, page=page, page_size=page_size))
 
 
 async def post_received(request: web.Request) -> web.Response:
     """POST /api/forms/received {handle, partCode?, note?}: record a form a supplier sent (administrator)."""
-    actor = await _admin(request)
-    received = await add_received(_ctx(request), await read_json_object(request), actor=actor)
+    actor = await require_admin(request)
+    received = await add_received(node_context(request), await read_json_object(request), actor=actor)
     return web.json_response(received, status=201)
 
 
 async def delete_received(request: web.Request) -> web.Response:
     """DELETE /api/forms/received/{handle}: forget a received form (administrator)."""
-    await _admin(request)
-    await remove_received(_ctx(request), request.match_info["handle"])
+    await require_admin(request)
+    await remove_received(node_context(request), request.match_info["handle"])
     return web.Response(status=204)
 
 

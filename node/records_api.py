@@ -34,12 +34,12 @@ DEFAULT_LOG_LIMIT: Final = 100
 MAX_LOG_LIMIT: Final = 1000
 
 
-def _ctx(request: web.Request) -> NodeContext:
+def node_context(request: web.Request) -> NodeContext:
     return request.app[NODE_KEY]
 
 
-async def _caller(request: web.Request) -> Caller:
-    ctx = _ctx(request)
+async def caller_of(request: web.Request) -> Caller:
+    ctx = node_context(request)
     try:
         return await identify(request, ctx)
     except AuthenticationFailed:
@@ -55,18 +55,18 @@ async def _caller(request: web.Request) -> Caller:
         ) from None
 
 
-async def _admin(request: web.Request) -> str:
-    caller = await _caller(request)
+async def require_admin(request: web.Request) -> str:
+    caller = await caller_of(request)
     if caller.admin is None:
         raise Unauthorized(
-            f"this needs the administrator's credentials: Basic {_ctx(request).admin_user}",
+            f"this needs the administrator's credentials: Basic {node_context(request).admin_user}",
             type="authentication-required",
             challenge=CHALLENGE,
         )
     return caller.admin
 
 
-def _integer(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+def query_integer(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
@@ -84,7 +84,7 @@ def _integer(request: web.Request, name: str, default: int, low: int, high: int)
     return value
 
 
-def _text(request: web.Request, name: str) -> str | None:
+def query_text(request: web.Request, name: str) -> str | None:
     text = request.query.get(name)
     if not text:
         return None
@@ -100,9 +100,9 @@ def _text(request: web.Request, name: str) -> str | None:
 
 async def post_record(request: web.Request) -> web.Response:
     """POST /api/records: publish a document as a new version of a record (administrator)."""
-    actor = await _admin(request)
+    actor = await require_admin(request)
     publication = parse_publication(await read_json_object(request))
-    published = await publish_record(_ctx(request), publication, actor=actor)
+    published = await publish_record(node_context(request), publication, actor=actor)
     request.app[NOTIFIER_KEY].published(published.handle, published.version)
     return web.json_response(
         published.to_json(), status=201, headers={"Location": record_href(published.handle)}
@@ -111,14 +111,14 @@ async def post_record(request: web.Request) -> web.Response:
 
 async def get_records(request: web.Request) -> web.Response:
     """GET /api/records: the records the caller may see, filtered by template and period."""
-    caller = await _caller(request)
-    page = _integer(request, "page", 0, 0, 2**31 - 1)
-    page_size = _integer(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    caller = await caller_of(request)
+    page = query_integer(request, "page", 0, 0, 2**31 - 1)
+    page_size = query_integer(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     listing = await list_records(
-        _ctx(request),
+        node_context(request),
         caller,
-        template=_text(request, "template"),
-        period=_text(request, "period"),
+        template=query_text(request, "template"),
+        period=query_text(request, "period"),
         page=page,
         page_size=page_size,
     )
@@ -127,42 +127,42 @@ async def get_records(request: web.Request) -> web.Response:
 
 async def get_record_route(request: web.Request) -> web.Response:
     """GET /api/records/{handle}: the latest signed document with its metadata."""
-    caller = await _caller(request)
-    view = await get_record(_ctx(request), parse_record_handle(request.match_info["handle"]), caller)
+    caller = await caller_of(request)
+    view = await get_record(node_context(request), parse_record_handle(request.match_info["handle"]), caller)
     return web.json_response(view.to_json())
 
 
 async def get_versions(request: web.Request) -> web.Response:
     """GET /api/records/{handle}/versions: every version's metadata."""
-    caller = await _caller(request)
+    caller = await caller_of(request)
     handle = parse_record_handle(request.match_info["handle"])
-    versions = await list_versions(_ctx(request), handle, caller)
+    versions = await list_versions(node_context(request), handle, caller)
     return web.json_response({"handle": versions[0]["handle"], "versions": versions})
 
 
 async def get_version(request: web.Request) -> web.Response:
     """GET /api/records/{handle}/versions/{version}: one version's signed document and metadata."""
-    caller = await _caller(request)
+    caller = await caller_of(request)
     handle = parse_record_handle(request.match_info["handle"])
     number = int(request.match_info["version"]) if len(request.match_info["version"]) <= 9 else 0
-    view = await get_record(_ctx(request), handle, caller, version=max(number, 0))
+    view = await get_record(node_context(request), handle, caller, version=max(number, 0))
     return web.json_response(view.to_json())
 
 
 async def get_grants(request: web.Request) -> web.Response:
     """GET /api/records/{handle}/grants: the grant history (administrator)."""
-    await _admin(request)
+    await require_admin(request)
     handle = parse_record_handle(request.match_info["handle"])
-    grants = await list_grants(_ctx(request), handle)
+    grants = await list_grants(node_context(request), handle)
     return web.json_response({"handle": handle.text, "grants": [grant_json(grant) for grant in grants]})
 
 
 async def post_grant(request: web.Request) -> web.Response:
     """POST /api/records/{handle}/grants: let a peer prefix read the record (administrator)."""
-    actor = await _admin(request)
+    actor = await require_admin(request)
     handle = parse_record_handle(request.match_info["handle"])
     body = await read_json_object(request)
-    granted = await grant_access(_ctx(request), handle, body, actor=actor)
+    granted = await grant_access(node_context(request), handle, body, actor=actor)
     # A resolver may now read what it could not: tell it, as for a publication.
     request.app[NOTIFIER_KEY].published(granted.handle, granted.version)
     return web.json_response(grant_json(granted.grant), status=201)
@@ -170,17 +170,17 @@ async def post_grant(request: web.Request) -> web.Response:
 
 async def delete_grant(request: web.Request) -> web.Response:
     """DELETE /api/records/{handle}/grants/{prefix}: revoke a peer's grant (administrator)."""
-    actor = await _admin(request)
+    actor = await require_admin(request)
     handle = parse_record_handle(request.match_info["handle"])
-    grant = await revoke_access(_ctx(request), handle, request.match_info["prefix"], actor=actor)
+    grant = await revoke_access(node_context(request), handle, request.match_info["prefix"], actor=actor)
     return web.json_response(grant_json(grant))
 
 
 async def get_log(request: web.Request) -> web.Response:
     """GET /api/log?after=N&limit=M: entries after seq N, and the head."""
-    after = _integer(request, "after", 0, 0, 2**31 - 1)
-    limit = _integer(request, "limit", DEFAULT_LOG_LIMIT, 1, MAX_LOG_LIMIT)
-    async with _ctx(request).store.unit() as db:
+    after = query_integer(request, "after", 0, 0, 2**31 - 1)
+    limit = query_integer(request, "limit", DEFAULT_LOG_LIMIT, 1, MAX_LOG_LIMIT)
+    async with node_context(request).store.unit() as db:
         rows = await db.log_entries(after=after, limit=limit)
         seq, head_hash = await db.log_head()
     entries = []
@@ -194,7 +194,7 @@ async def get_log(request: web.Request) -> web.Response:
 
 async def get_did(request: web.Request) -> web.Response:
     """GET /.well-known/did.json: the node's did:web document (its keys), with its Handle API as a service."""
-    ctx = _ctx(request)
+    ctx = node_context(request)
     did = ctx.identity.did
     service = Service(
         id=f"{did.id}#handle-api", type="HandleRestApi", endpoint=f"{ctx.settings.base_url()}/api/handles"
