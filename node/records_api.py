@@ -35,10 +35,12 @@ MAX_LOG_LIMIT: Final = 1000
 
 
 def node_context(request: web.Request) -> NodeContext:
+    """The node's context (settings, identity, store) for a request."""
     return request.app[NODE_KEY]
 
 
 async def caller_of(request: web.Request) -> Caller:
+    """Who is asking: the administrator, a peer prefix (client certificate), or anyone; 401/403 otherwise."""
     ctx = node_context(request)
     try:
         return await identify(request, ctx)
@@ -56,6 +58,7 @@ async def caller_of(request: web.Request) -> Caller:
 
 
 async def require_admin(request: web.Request) -> str:
+    """The administrator's name; 401 with a Basic challenge for anyone else."""
     caller = await caller_of(request)
     if caller.admin is None:
         raise Unauthorized(
@@ -67,6 +70,7 @@ async def require_admin(request: web.Request) -> str:
 
 
 def query_integer(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """Query parameter `name` as an integer in low..high (`default` when absent); 400 otherwise."""
     text = request.query.get(name)
     if text is None:
         return default
@@ -85,6 +89,7 @@ def query_integer(request: web.Request, name: str, default: int, low: int, high:
 
 
 def query_text(request: web.Request, name: str) -> str | None:
+    """Query parameter `name` (None when absent or empty); 400 when it holds a control character."""
     text = request.query.get(name)
     if not text:
         return None
