@@ -33,17 +33,18 @@ class CertificateSummary:
 
     node: str
     prefix: str
-    handle: str | None
-    page: str | None
-    grade: int | None
-    colour: str | None
-    efficiency_value: float | None
-    intensity: float | None
-    benchmark: float | None
-    provisional: bool
-    issued: bool
-    qr_png: Path | None
+    handle: str | None = None
+    page: str | None = None
+    grade: int | None = None
+    colour: str | None = None
+    efficiency_value: float | None = None
+    intensity: float | None = None
+    benchmark: float | None = None
+    provisional: bool = False
+    issued: bool = False
+    qr_png: Path | None = None
     error: str | None = None
+    """Why there is no certificate (the other members then stay at their defaults)."""
 
 
 async def _json(response: aiohttp.ClientResponse) -> Any:
@@ -105,23 +106,7 @@ async def issue_certificates(federation: Federation) -> list[CertificateSummary]
                 await _save(session, f"{page}.png", png)
                 await _save(session, f"{page}.svg", png.with_suffix(".svg"))
             except (aiohttp.ClientError, TimeoutError, RuntimeError, KeyError) as exc:
-                summaries.append(
-                    CertificateSummary(
-                        node.name,
-                        node.prefix,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        False,
-                        False,
-                        None,
-                        str(exc),
-                    )
-                )
+                summaries.append(CertificateSummary(node.name, node.prefix, error=str(exc)))
                 continue
             subject = credential["credentialSubject"]
             benchmark = subject.get("benchmark") or {}

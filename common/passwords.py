@@ -11,9 +11,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections import OrderedDict
+from typing import Final
 
 _N, _R, _P = 2**14, 8, 1
 _PREFIX = "scrypt"
@@ -96,3 +98,9 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not colon:
         raise MalformedCredentials("the Basic credentials must be name:secret")
     return name, secret
+
+
+ACCOUNT_NAME: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+"""The names of HTTP Basic accounts: registry administrators, resolver operators and regulators."""
+ACCOUNT_NAME_RULE: Final = "1-64 letters, digits, '.', '_', '@' or '-'"
+"""`ACCOUNT_NAME` in words, for error messages."""

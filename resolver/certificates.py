@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,14 +18,20 @@ from carbon_efficiency.benchmark import PublishedBenchmarks
 from carbon_efficiency.factors import FactorLibrary
 from certs.data_integrity import format_datetime, parse_datetime, verify_proofs
 from certs.errors import VerificationError
-from common.passwords import SecretChecker, check_secret, hash_secret, new_secret
+from common.passwords import (
+    ACCOUNT_NAME,
+    ACCOUNT_NAME_RULE,
+    SecretChecker,
+    check_secret,
+    hash_secret,
+    new_secret,
+)
 from handle_registry.identifiers import fold_ascii
 from resolver.context import ResolverContext
 from resolver.errors import CertificateNotFound, CertificateNotValid, OperatorAuthenticationRequired
 from resolver.repository import EvaluationRow, ResolverStore
 from resolver.status_list import status_list_credential
 
-OPERATOR_NAME: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 MAX_VERIFICATIONS: Final = 10_000
 STATUS_LIST_MAX_AGE_SECONDS: Final = 3600
 """A status list is re-signed at least this often, well within its one-day validity."""
@@ -94,10 +99,8 @@ class StoredCertificate:
 
 async def add_operator(store: ResolverStore, name: str, *, at: datetime) -> str:
     """Create operator `name` and return its secret (shown once; only a salted hash is stored)."""
-    if not OPERATOR_NAME.fullmatch(name):
-        raise InvalidOperatorName(
-            f"operator name {name!r} must be 1-64 letters, digits, '.', '_', '@' or '-'"
-        )
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise InvalidOperatorName(f"operator name {name!r} must be {ACCOUNT_NAME_RULE}")
     secret = new_secret()
     hashed = await asyncio.to_thread(hash_secret, secret)
     async with store.evaluations(write=True) as db:
@@ -121,7 +124,7 @@ async def ensure_operator(store: ResolverStore, name: str, secret: str, *, at: d
 async def authenticate_operator(authority: CertificateAuthority, name: str, secret: str) -> str:
     """The operator's name if the secret is right; 401 otherwise (the same answer for unknown names)."""
     async with authority.store.evaluations() as db:
-        stored = await db.operator_secret_hash(name) if OPERATOR_NAME.fullmatch(name) else None
+        stored = await db.operator_secret_hash(name) if ACCOUNT_NAME.fullmatch(name) else None
     if stored is None or not await asyncio.to_thread(authority.checker.check, secret, stored):
         raise OperatorAuthenticationRequired("unknown operator or wrong secret")
     return name

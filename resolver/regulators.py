@@ -15,19 +15,24 @@ A regulator account carries a GB/T 2260 code: `000000` (national), a province (`
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from certs.data_integrity import format_datetime
-from common.passwords import SecretChecker, check_secret, hash_secret, new_secret
+from common.passwords import (
+    ACCOUNT_NAME,
+    ACCOUNT_NAME_RULE,
+    SecretChecker,
+    check_secret,
+    hash_secret,
+    new_secret,
+)
 from metadata_templates.codes import CodeError, validate_region_code
 from resolver.errors import RegulatorAuthenticationRequired
 from resolver.repository import ResolverStore
 
 NATIONAL: Final = "000000"
-REGULATOR_NAME: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 
 
 class InvalidRegulator(ValueError):
@@ -69,8 +74,8 @@ def check_scope(code: str) -> str:
 
 async def add_regulator(store: ResolverStore, name: str, region: str, *, at: datetime) -> str:
     """Create regulator `name` overseeing `region`; its secret (shown once; only a salted hash is stored)."""
-    if not REGULATOR_NAME.fullmatch(name):
-        raise InvalidRegulator(f"regulator name {name!r} must be 1-64 letters, digits, '.', '_', '@' or '-'")
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise InvalidRegulator(f"regulator name {name!r} must be {ACCOUNT_NAME_RULE}")
     scope = check_scope(region)
     secret = new_secret()
     hashed = await asyncio.to_thread(hash_secret, secret)
@@ -104,7 +109,7 @@ async def authenticate_regulator(
 ) -> Regulator:
     """The regulator if the secret is right; 401 otherwise (the same answer for unknown names)."""
     async with store.evaluations() as db:
-        stored = await db.regulator(name) if REGULATOR_NAME.fullmatch(name) else None
+        stored = await db.regulator(name) if ACCOUNT_NAME.fullmatch(name) else None
     if stored is None or not await asyncio.to_thread(checker.check, secret, stored[0]):
         raise RegulatorAuthenticationRequired("unknown regulator or wrong secret")
     return Regulator(name, stored[1])

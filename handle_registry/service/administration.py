@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from certs.data_integrity import ASSERTION_METHOD
 from certs.did import DidDocument, VerificationMethod
-from common.passwords import check_secret, hash_secret, new_secret
+from common.passwords import ACCOUNT_NAME, ACCOUNT_NAME_RULE, check_secret, hash_secret, new_secret
 from handle_registry.identifiers import InvalidPrefix, Prefix
 from handle_registry.prefix_records import PrefixRecord
 from handle_registry.service.applications import (
@@ -40,7 +40,6 @@ from handle_registry.service.errors import (
 from handle_registry.service.queries import PrefixDetails, read_details
 from handle_registry.service.repository import PrefixEntry, PrefixFields, RegistryStore, RegistryTransaction
 
-ADMIN_NAME: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 MAX_REASON_LENGTH: Final = 2000
 # What counts as blank in a reason: exactly JavaScript's \s (the OpenAPI pattern's regex dialect), so the
 # document and the server agree on what a blank reason is.
@@ -57,10 +56,8 @@ class InvalidAdminName(ValueError):
 
 async def create_admin(store: RegistryStore, name: str, *, at: datetime) -> str:
     """Create an administrator and return its secret (shown once; only a salted hash is stored)."""
-    if not ADMIN_NAME.fullmatch(name):
-        raise InvalidAdminName(
-            f"administrator name {name!r} must be 1-64 letters, digits, '.', '_', '@' or '-'"
-        )
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise InvalidAdminName(f"administrator name {name!r} must be {ACCOUNT_NAME_RULE}")
     secret = new_secret()
     async with store.transaction(write=True) as tx:
         await tx.add_admin(name, hash_secret(secret), at=at)
@@ -75,7 +72,7 @@ def _decoy_hash() -> str:
 async def authenticate_admin(registry: Registry, name: str, secret: str) -> str:
     """The administrator's name if the secret is right; 401 otherwise (the same answer for unknown names)."""
     async with registry.store.transaction() as tx:
-        stored = await tx.admin_secret_hash(name) if ADMIN_NAME.fullmatch(name) else None
+        stored = await tx.admin_secret_hash(name) if ACCOUNT_NAME.fullmatch(name) else None
     if stored is None:
         # Spend the same time as a wrong secret, so a name's existence does not show in the answer time.
         check_secret(secret, _decoy_hash())
