@@ -30,11 +30,16 @@ from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
 
+from common.logging import request_id_trace
+
 EVENTS_PATH: Final = "/2/events"
 AUTH_PATH: Final = "/auth/token"
 DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 CLOUDEVENTS_JSON: Final = "application/cloudevents+json; charset=UTF-8"
 TIMEOUT_SECONDS: Final = 15.0
+"""The most one HTTP call of a delivery (discovery, token, event) may take, connecting included."""
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+"""The most connecting to a requester (TCP and TLS) may take."""
 USER_AGENT: Final = "carbonid-node"
 
 
@@ -133,8 +138,9 @@ def open_delivery_session(federation_ca: Path | None) -> aiohttp.ClientSession:
     """The pooled HTTPS session answers go through (call from a running event loop)."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=delivery_tls(federation_ca), limit=16),
-        timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
+        timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS, sock_connect=CONNECT_TIMEOUT_SECONDS),
         headers={"User-Agent": USER_AGENT},
+        trace_configs=[request_id_trace()],
     )
 
 

@@ -44,8 +44,66 @@ class ResolverSettings(ServiceSettings):
         doc="The resolver's own identifier prefix (e.g. 88.100.9): what its client certificate is bound to.",
         validate=optional(matches(r"[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)*", "a prefix such as 88.100.9")),
     )
-    upstream_timeout_seconds: float = setting(
-        default=5.0, doc="How long one request to a registry or node may take.", validate=in_range(0.1, 120)
+    upstream_connect_timeout_seconds: float = setting(
+        default=2.0,
+        doc=(
+            "How long connecting to a registry or node (TCP, and the TLS handshake) may take in one attempt: "
+            "a host that does not accept is given up on sooner than one that is slow to answer."
+        ),
+        validate=in_range(0.05, 60),
+    )
+    upstream_attempt_timeout_seconds: float = setting(
+        default=5.0,
+        doc="How long one attempt of a request to a registry or node may take, connecting and reading included.",
+        validate=in_range(0.1, 120),
+    )
+    upstream_attempts: int = setting(
+        default=3,
+        doc=(
+            "How many times a request to a registry or node (a GET, so safe to repeat) is tried when the "
+            "connection fails or breaks, an attempt times out, or the answer is HTTP 502, 503 or 504; any "
+            "other answer (a 4xx included) is never asked again."
+        ),
+        validate=in_range(1, 10),
+    )
+    upstream_deadline_seconds: float = setting(
+        default=10.0,
+        doc=(
+            "The most one resolution may spend asking registries and nodes: every referral, attempt and wait "
+            "between attempts. Past it the resolver serves a stale answer if it may, else answers 503."
+        ),
+        validate=in_range(0.1, 300),
+    )
+    upstream_backoff_seconds: float = setting(
+        default=0.2,
+        doc=(
+            "The wait before the first retry; it doubles for every further retry (at most 5 s), and a random "
+            "part (up to half) keeps many resolvers from retrying in step."
+        ),
+        validate=in_range(0, 10),
+    )
+    upstream_retry_after_max_seconds: float = setting(
+        default=2.0,
+        doc=(
+            "A 503 (or 502, 504) whose Retry-After asks for at most this many seconds is tried again after "
+            "that wait; a longer Retry-After ends the request at once, since the resolution cannot wait."
+        ),
+        validate=in_range(0, 60),
+    )
+    upstream_breaker_failures: int = setting(
+        default=5,
+        doc=(
+            "After this many requests in a row to one registry or node failed (each after its retries: "
+            "unreachable, timed out, or 502-504), it is not asked again for upstream_breaker_cooldown_seconds "
+            "and resolutions that need it fail at once (stale answers are still served); then one request "
+            "probes it. 0 turns this off."
+        ),
+        validate=in_range(0, 10_000),
+    )
+    upstream_breaker_cooldown_seconds: float = setting(
+        default=30.0,
+        doc="How long a registry or node that keeps failing is left alone before one request probes it again.",
+        validate=in_range(0, 3600),
     )
     max_referrals: int = setting(
         default=4,
