@@ -11,7 +11,9 @@ from aiohttp import web
 from aiohttp.helpers import ChainMapProxy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["ENGINE_KEY", "REQUEST_ID_KEY", "SETTINGS_KEY", "settings_of"]
+from common.metrics import Metrics
+
+__all__ = ["ENGINE_KEY", "METRICS_KEY", "PROBLEM_TYPE_KEY", "REQUEST_ID_KEY", "SETTINGS_KEY", "settings_of"]
 
 T = TypeVar("T")
 
@@ -20,6 +22,12 @@ ENGINE_KEY: Final = web.AppKey("ENGINE_KEY", AsyncEngine)
 
 SETTINGS_KEY: Final = web.AppKey("SETTINGS_KEY", object)
 """The service's settings dataclass; read it typed with :func:`settings_of`."""
+
+METRICS_KEY: Final = web.AppKey("METRICS_KEY", Metrics)
+"""The service's metrics registry, served at `/metrics` (made by :func:`common.web.create_service_app`)."""
+
+PROBLEM_TYPE_KEY: Final = web.RequestKey("PROBLEM_TYPE_KEY", str)
+"""The problem type (last path segment of its URI) a request was answered with, for the metrics."""
 
 REQUEST_ID_KEY: Final = web.RequestKey("REQUEST_ID_KEY", str)
 """The id of the current request, set by :func:`common.logging.request_id_middleware`."""

@@ -23,6 +23,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from common.app_keys import PROBLEM_TYPE_KEY
 from common.database import DatabaseUnavailable
 from common.logging import request_id
 
@@ -237,6 +238,7 @@ def problem_response(problem: ProblemError, request: web.BaseRequest | None = No
     body = problem.to_dict()
     if request is not None:
         body.setdefault("request_id", request_id(request))
+        request[PROBLEM_TYPE_KEY] = str(body.get("type", "about:blank")).rsplit("/", 1)[-1]
     response = web.Response(
         status=problem.status,
         text=json.dumps(body, ensure_ascii=False, default=str),
@@ -340,6 +342,14 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 parses to inf, which is not JSON either and would fail later, far from the input (a 500).
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return number
+
+
 def _unique_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
     # Signed documents must mean one thing: with a repeated member, parsers disagree on which value wins.
     result = dict(pairs)
@@ -356,9 +366,10 @@ async def read_json(request: web.Request, *, max_depth: int = DEFAULT_MAX_JSON_D
     """Read the request body as JSON, answering malformed requests with problems.
 
     415 unless the content type is ``application/json`` or ``application/*+json``; 400 (``invalid-json``)
-    for an empty body, bad UTF-8, bad syntax (with line, column and position), ``NaN``/``Infinity`` or a
-    repeated member name; 400 (``json-too-deep``) beyond ``max_depth`` nested arrays/objects. The size limit
-    is the application's ``client_max_size`` (413).
+    for an empty body, bad UTF-8, bad syntax (with line, column and position), ``NaN``/``Infinity`` (or a
+    number that overflows to it), an integer of more than 4300 digits or a repeated member name; 400
+    (``json-too-deep``) beyond ``max_depth`` nested arrays/objects. The size limit is the application's
+    ``client_max_size`` (413).
     """
     if not _is_json_media_type(request.content_type):
         raise UnsupportedMediaType(
@@ -385,7 +396,12 @@ async def read_json(request: web.Request, *, max_depth: int = DEFAULT_MAX_JSON_D
             max_depth=max_depth,
         )
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+        return json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_members,
+        )
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",

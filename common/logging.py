@@ -9,6 +9,7 @@ Install in a service::
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json as _json
 import logging
@@ -18,6 +19,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Final, TextIO
 
+import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
@@ -30,8 +32,10 @@ __all__ = [
     "StructuredAccessLogger",
     "TextFormatter",
     "configure_logging",
+    "current_request_id",
     "request_id",
     "request_id_middleware",
+    "request_id_trace",
 ]
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
@@ -40,6 +44,9 @@ REQUEST_ID_HEADER: Final = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ID_PREFIX = secrets.token_hex(8)
 _ID_COUNTER = itertools.count(1)
+_CURRENT_REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "carbonid_request_id", default=None
+)
 
 # Everything a LogRecord carries by itself; whatever else is on a record came in through ``extra``.
 _RECORD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -146,6 +153,9 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     that prepares a streaming response itself must set the header before preparing it.
     """
     rid = request_id(request)
+    # Outbound requests made while handling this one (and background tasks it starts, which copy the
+    # context) carry the same id to the next service: see `request_id_trace`.
+    _CURRENT_REQUEST_ID.set(rid)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -154,6 +164,30 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     if not response.prepared:
         response.headers[REQUEST_ID_HEADER] = rid
     return response
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled in this task (or the one that started it), if any."""
+    return _CURRENT_REQUEST_ID.get()
+
+
+async def _send_request_id(
+    session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
+) -> None:
+    rid = _CURRENT_REQUEST_ID.get()
+    if rid is not None and REQUEST_ID_HEADER not in params.headers:
+        params.headers[REQUEST_ID_HEADER] = rid
+
+
+def request_id_trace() -> aiohttp.TraceConfig:
+    """A client trace that sends the current request's id as ``X-Request-Id`` on every outbound request.
+
+    Pass it in ``trace_configs`` of every ``aiohttp.ClientSession`` a service opens, so one id follows a
+    request from the resolver to the registry and the nodes and shows in each one's access log.
+    """
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(_send_request_id)
+    return trace
 
 
 class StructuredAccessLogger(AbstractAccessLogger):

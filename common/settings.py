@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import json
 import logging
 import os
@@ -154,6 +155,15 @@ def optional(check: Callable[[str], None]) -> Callable[[str | None], None]:
     return run
 
 
+def _ip_networks(value: tuple[str, ...]) -> None:
+    """Validator: every item is an IP address or network (CIDR)."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSettings:
     """What every carbonid service has: where it listens, where its data lives, how it logs.
@@ -189,6 +199,59 @@ class ServiceSettings:
         default=1024 * 1024,
         doc="Largest request body accepted, in bytes; larger bodies are answered with 413.",
         validate=in_range(1024, None),
+    )
+    rate_limit_resolve_per_second: float = setting(
+        default=200.0,
+        doc=(
+            "Resolution requests (GET /api/handles/..., certificate pages) each client may make a second, "
+            "on average; 0 turns the limit off (benchmarks). More get 429 with Retry-After. A client is its "
+            "address (an IPv6 client its /64)."
+        ),
+        validate=in_range(0, None),
+    )
+    rate_limit_resolve_burst: int = setting(
+        default=400,
+        doc="Resolution requests a client may make at once before rate_limit_resolve_per_second applies.",
+        validate=in_range(1, None),
+    )
+    rate_limit_publish_per_minute: float = setting(
+        default=120.0,
+        doc=(
+            "Publishing requests (writes of records, forms and handles, prefix applications, evaluations, "
+            "notifications) each client may make a minute, on average; 0 turns the limit off. A client is "
+            "the account its credentials name, else its address."
+        ),
+        validate=in_range(0, None),
+    )
+    rate_limit_publish_burst: int = setting(
+        default=60,
+        doc="Publishing requests a client may make at once before rate_limit_publish_per_minute applies.",
+        validate=in_range(1, None),
+    )
+    rate_limit_max_clients: int = setting(
+        default=50_000,
+        doc=(
+            "Clients remembered per rate-limited class of routes (least recently seen forgotten first), "
+            "which bounds the limiters' memory (about 12 MB per class at the default)."
+        ),
+        validate=in_range(1, None),
+    )
+    rate_limit_exempt_loopback: bool = setting(
+        default=True,
+        doc=(
+            "Leave requests from this host (a loopback peer, with no X-Forwarded-For or Forwarded header) "
+            "unlimited: the command line, co-located services and the local demo all share that address. A "
+            "request a proxy on this host forwarded is limited by its client, or by the proxy's address when "
+            "the proxy is not among trusted_proxies."
+        ),
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        default=(),
+        doc=(
+            "Addresses or networks (CIDR) of reverse proxies in front of the service: only for a peer among "
+            "them is the client read from X-Forwarded-For (the rightmost address that is not a proxy)."
+        ),
+        validate=_ip_networks,
     )
     public_url: str | None = setting(
         default=None,

@@ -6,6 +6,8 @@ and resources. The routes added here:
 - `GET /healthz`: `{"status":"ok",...}`, and a database round trip when the app has an engine (503 when
   the database does not answer);
 - `GET /openapi.json`: the service's OpenAPI 3.1 document, built once on first request;
+- `GET /metrics`: the service's metrics in the Prometheus text format (`common.metrics`): requests by route
+  template and status, latency histograms, requests in flight, and whatever the service adds;
 - `GET /api/contexts` and `GET /api/contexts/{name}`: every JSON-LD context the service signs or verifies
   with, listed with its canonical URL and downloadable, so an outside verifier can preload them (no
   service ever fetches a context itself).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Final
@@ -23,10 +26,12 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from common.app_keys import ENGINE_KEY, SETTINGS_KEY
+from common.app_keys import ENGINE_KEY, METRICS_KEY, PROBLEM_TYPE_KEY, SETTINGS_KEY
 from common.database import DatabaseUnavailable, translate_unavailable
 from common.errors import NotFound, ServiceUnavailable, render_problems
 from common.logging import request_id_middleware
+from common.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from common.metrics import Counter, Gauge, Histogram, Metrics
 from common.settings import ServiceSettings
 
 OpenApiBuilder = Callable[[web.Application], dict[str, Any]]
@@ -35,6 +40,49 @@ SERVICE_NAME_KEY: Final = web.AppKey("SERVICE_NAME_KEY", str)
 _OPENAPI_BUILDER_KEY: Final = web.AppKey("_OPENAPI_BUILDER_KEY", object)
 _OPENAPI_CACHE_KEY: Final = web.AppKey("_OPENAPI_CACHE_KEY", dict)
 _CONTEXTS_KEY: Final = web.AppKey("_CONTEXTS_KEY", dict)
+
+
+class HttpMetrics:
+    """The metrics every request feeds: count by (method, route template, status), latency, in flight."""
+
+    __slots__ = ("in_flight", "latency", "problems", "requests")
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.requests: Counter = metrics.counter(
+            "http_requests_total",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+        )
+        self.latency: Histogram = metrics.histogram(
+            "http_request_duration_seconds",
+            "Time to answer a request, by method and route template.",
+            ("method", "route"),
+        )
+        self.problems: Counter = metrics.counter(
+            "http_problems_total",
+            "Requests answered with a problem+json error, by route template and problem type "
+            "(signature and key failures, database unavailable, validation errors...).",
+            ("route", "type"),
+        )
+        self.in_flight: Gauge = metrics.gauge("http_requests_in_flight", "Requests being answered now.")
+        self.in_flight.set(0)
+
+    def record(self, request: web.Request, status: int, seconds: float) -> None:
+        """Count one answered request (hot path: plain dict arithmetic, no label checks)."""
+        resource = request.match_info.route.resource
+        # The route template, never the raw path: a handle per label value would grow without bound.
+        route = resource.canonical if resource is not None else "unmatched"
+        method = request.method
+        key = (method, route, str(status))
+        values = self.requests.values
+        values[key] = values.get(key, 0.0) + 1
+        self.latency.observe(seconds, method, route)
+        problem = request.get(PROBLEM_TYPE_KEY)
+        if problem is not None:
+            self.problems.inc(route=route, type=problem)
+
+
+_HTTP_METRICS_KEY: Final = web.AppKey("_HTTP_METRICS_KEY", HttpMetrics)
 
 JSON_LD = "application/ld+json"
 
@@ -59,11 +107,15 @@ def create_service_app(
     )
     app[SETTINGS_KEY] = settings
     app[SERVICE_NAME_KEY] = name
+    metrics = Metrics()
+    app[METRICS_KEY] = metrics
+    app[_HTTP_METRICS_KEY] = HttpMetrics(metrics)
     app[_OPENAPI_BUILDER_KEY] = openapi
     app[_OPENAPI_CACHE_KEY] = {}  # filled on first request; a dict, since app state is frozen once started
     app[_CONTEXTS_KEY] = {context_name(url): (url, dict(doc)) for url, doc in contexts.items()}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/metrics", metrics_text)
     app.router.add_get("/api/contexts", list_contexts)
     app.router.add_get("/api/contexts/{name}", get_context)
     return app
@@ -71,10 +123,27 @@ def create_service_app(
 
 @web.middleware
 async def service_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`request_id_middleware` and `problem_middleware` in one: every middleware costs aiohttp a wrapped call
-    per request, and this pair runs on every request of every service (profiled on the resolver's cached path).
+    """`request_id_middleware`, `problem_middleware` and the HTTP metrics in one: every middleware costs aiohttp
+    a wrapped call per request, and this runs on every request of every service (profiled on the resolver's
+    cached path).
     """
-    return await request_id_middleware(request, partial(render_problems, handler=handler))
+    http = request.app.get(_HTTP_METRICS_KEY)
+    if http is None:  # a sub-application: its parent's middleware counts the request
+        return await request_id_middleware(request, partial(render_problems, handler=handler))
+    started = time.perf_counter()
+    gauge = http.in_flight.values
+    gauge[()] += 1
+    status = 500
+    try:
+        response = await request_id_middleware(request, partial(render_problems, handler=handler))
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # redirects, and the errors of routes that answer in their own shape
+        status = exc.status
+        raise
+    finally:
+        gauge[()] -= 1
+        http.record(request, status, time.perf_counter() - started)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -89,6 +158,14 @@ async def healthz(request: web.Request) -> web.Response:
             raise ServiceUnavailable(f"database does not answer: {exc}", retry_after=5) from None
         body["database"] = "ok"
     return web.json_response(body)
+
+
+async def metrics_text(request: web.Request) -> web.Response:
+    """The service's metrics in the Prometheus text exposition format."""
+    return web.Response(
+        text=request.app[METRICS_KEY].render(),
+        headers={"Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store"},
+    )
 
 
 async def openapi_json(request: web.Request) -> web.Response:
@@ -198,6 +275,22 @@ def base_openapi(title: str, version: str, description: str) -> dict[str, Any]:
                             },
                         },
                         "503": problem_response_spec("The database does not answer."),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Metrics in the Prometheus text format",
+                    "operationId": "metrics",
+                    "description": (
+                        "Requests by route template and status, latency histograms, requests in flight, and the "
+                        "service's own counters (cache hits, verification failures, federation errors)."
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format 0.0.4.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
                     },
                 }
             },

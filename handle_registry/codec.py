@@ -290,21 +290,59 @@ def _reject_constant(name: str) -> Json:
     raise CodecError(f"{name} is not JSON")
 
 
+MAX_JSON_DEPTH = 64
+"""Nesting a body may have; a handle value is a few levels deep, and deeper input must not reach the parser's
+recursion (a RecursionError would be a 500)."""
+
+_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(text):
+        if match.group() in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif match.group() in ("]", "}"):
+            depth -= 1
+    return False
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise CodecError(f"number {text[:20]} is out of range")
+    return number
+
+
 def parse_json(raw: bytes | str) -> Json:
-    """Parse a request body strictly: UTF-8, no duplicate members, no NaN or Infinity."""
+    """Parse a request body strictly: UTF-8, no duplicate members, no NaN or Infinity (nor numbers that
+    overflow to it, nor integers of more than 4300 digits), at most `MAX_JSON_DEPTH` levels deep."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise CodecError(f"body is not UTF-8 (byte {error.start})") from None
+    if _too_deep(raw):
+        raise CodecError(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         document: Json = json.loads(
-            raw, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+            raw,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
         )
     except json.JSONDecodeError as error:
         raise CodecError(
             f"body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
+    except CodecError:
+        raise
+    except ValueError as error:  # an integer too long to convert (sys.get_int_max_str_digits)
+        raise CodecError(f"body is not JSON: {error}") from None
     return document
 
 
@@ -390,7 +428,10 @@ def parse_timestamp(text: str, pointer: str = "") -> datetime:
         moment = datetime.fromisoformat(match["main"] + ("+00:00" if zone == "Z" else zone))
     except ValueError as error:
         raise CodecError(f"timestamp {text!r} is not a valid date and time: {error}", pointer) from None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is valid, yet an hour before year 1 in UTC
+        raise CodecError(f"timestamp {text!r} lies outside years 1..9999 in UTC", pointer) from None
 
 
 def _decode_admin(document: Json, pointer: str) -> AdminValue:

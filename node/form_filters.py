@@ -156,6 +156,8 @@ def parse_filter_text(text: str, fields: Mapping[str, Kind]) -> Node:
         data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidFilter("", f"not JSON: {exc}") from None
+    except RecursionError:  # a query string of thousands of '[': deeper than the parser goes
+        raise InvalidFilter("", f"nested deeper than {MAX_DEPTH} groups") from None
     return parse_filter(data, fields)
 
 

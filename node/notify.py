@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import ssl
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ import aiohttp
 from certs.did import did_web_for_url
 from certs.identity import ServiceIdentity
 from certs.tls import client_ssl_context
+from common.logging import request_id_trace
 from metadata_templates import Catalog
 from node.settings import NodeSettings
 
@@ -44,6 +46,8 @@ RETRY_DELAYS: Final = (1.0, 4.0, 16.0)
 """Seconds waited before each retry."""
 TIMEOUT_SECONDS: Final = 10.0
 """The most one try may take, connecting included."""
+CONNECT_TIMEOUT_SECONDS: Final = 3.0
+"""The most connecting (TCP and TLS) may take: a resolver that is down is given up on before a slow one."""
 USER_AGENT: Final = "carbonid-node"
 
 _log = logging.getLogger(__name__)
@@ -89,6 +93,8 @@ class Notifier:
         """How the back-off waits (a test passes one that records the delays instead)."""
         self.pending: set[asyncio.Task[bool]] = set()
         """The notifications being sent (or waiting to be tried again)."""
+        self.outcomes: Counter[str] = Counter()
+        """Notifications that ended `delivered`, `refused` (a 4xx) or `failed` (no answer after every try)."""
 
     def published(self, handle: str, version: int) -> None:
         """Notify every resolver, in the background, that `version` of `handle` was published."""
@@ -131,6 +137,7 @@ class Notifier:
                 status, text = None, str(exc) or type(exc).__name__
             if status is not None and 200 <= status < 300:
                 _log.info("resolver %s notified of %s version %d", resolver, handle, version)
+                self.outcomes["delivered"] += 1
                 return True
             if status is not None and status != 429 and status < 500:
                 # 422: the resolver could not read or use the record, e.g. a private record not (yet) granted
@@ -144,6 +151,7 @@ class Notifier:
                     status,
                     _detail(text),
                 )
+                self.outcomes["refused"] += 1
                 return False
             reason = f"HTTP {status} {_detail(text)}" if status is not None else text
             if attempt == tries:
@@ -155,6 +163,7 @@ class Notifier:
                     tries,
                     reason,
                 )
+                self.outcomes["failed"] += 1
                 return False
             _log.info("resolver %s not notified yet (%s); trying again", resolver, reason)
             await self.sleep(self.delays[attempt - 1])
@@ -176,6 +185,7 @@ def open_notify_session(settings: NodeSettings) -> aiohttp.ClientSession:
     """The pooled session notifications go through (call from a running event loop)."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=notify_tls(settings), limit=32),
-        timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
+        timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS, sock_connect=CONNECT_TIMEOUT_SECONDS),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        trace_configs=[request_id_trace()],
     )

@@ -83,12 +83,16 @@ class Verification:
     prefix_record: PrefixRecordSummary | None = None
     prefix_digest: str | None = None
     """The digest of the prefix record verified against: with `digest`, what a later refetch compares."""
+    code: str | None = None
+    """Why verification failed, as a stable code (`resolver.stats.FAILURE_CODES`)."""
 
     def to_json(self, *, cached: bool, stale: bool) -> dict[str, Any]:
         """The `verification` member of an answer (members without a value are left out)."""
         body: dict[str, Any] = {"status": self.status}
         if self.reason is not None:
             body["reason"] = self.reason
+        if self.code is not None:
+            body["code"] = self.code
         if self.verification_method is not None:
             body["verificationMethod"] = self.verification_method
         if self.cryptosuites:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
+from typing import Final
 
 from aiohttp import web
 
@@ -14,10 +15,12 @@ from carbon_efficiency.factors import FactorLibrary
 from certs.canonical import w3c_contexts
 from certs.did import DidDocument
 from certs.x509 import CertificateError, prefix_from_certificate
-from common.app_keys import ENGINE_KEY
+from common.app_keys import ENGINE_KEY, METRICS_KEY
 from common.database import engine_context
+from common.ratelimit import Limit, RateLimits
 from common.web import create_service_app
 from handle_registry.identifiers import fold_ascii
+from handle_registry.response_codes import SERVER_TOO_BUSY
 from metadata_templates import Catalog, default_catalog
 from resolver import certificates_api, handle_api, notifications_api, regions_api
 from resolver.certificates import CertificateAuthority, load_published_benchmarks
@@ -35,9 +38,32 @@ from resolver.regional_state import RegionalState
 from resolver.repository import ResolverStore
 from resolver.schema import MIGRATION_TABLE, MIGRATIONS
 from resolver.settings import ResolverSettings
+from resolver.stats import register_metrics
 from resolver.upstream import Upstream, client_tls, open_session
 from resolver.verification import ProofVerifier
 from resolver.versions import VersionGuard
+from resolver.views import error_response
+
+
+def _handle_too_busy(request: web.Request, retry_after: int) -> web.StreamResponse:
+    """A refused resolution in Handle JSON (responseCode 3, HTTP 429), as its other errors are."""
+    message = f"Too many requests from this client; retry after {retry_after} s"
+    status, body = error_response(SERVER_TOO_BUSY, message, None, status=429)
+    return web.Response(status=status, body=body, content_type="application/json", charset="utf-8")
+
+
+_PUBLISH: Final = Limit("publish", key_by="account")
+
+RATE_LIMITED_ROUTES: Final[Mapping[tuple[str, str], Limit]] = {
+    ("GET", "/api/handles/{handle}"): Limit("resolve", render=_handle_too_busy, error_schema="HandleError"),
+    ("GET", "/c/{handle}"): Limit("resolve"),
+    ("POST", "/api/evaluations"): _PUBLISH,
+    ("POST", "/api/evaluations/{handle}/revoke"): _PUBLISH,
+    ("POST", "/api/rollups"): _PUBLISH,
+    ("POST", "/api/notifications"): Limit("publish"),
+}
+"""The resolver's rate-limited routes: resolution and certificate pages by address, operators' requests by
+the account they name, nodes' (signed) notifications by address."""
 
 
 def check_client_certificate(settings: ResolverSettings) -> None:
@@ -114,6 +140,7 @@ def create_app(
     document, health, OpenAPI, contexts.
 
     `clock` replaces the real time (cache expiry, proof times), so tests expire entries without sleeping.
+    Rate-limited per client as `RATE_LIMITED_ROUTES` says.
     `regional_index=False` skips loading the regional index at start-up (for `carbonid resolver sync`, which
     only writes it; a query would still load it on first use).
     Raises `TrustAnchorError` when the trust anchor cannot be read, ValueError for a client certificate
@@ -126,11 +153,13 @@ def create_app(
     published = load_published_benchmarks(settings.benchmark_table)
     tls = client_tls(settings, as_peer=False)
     peer_tls = client_tls(settings, as_peer=True)
+    limits = RateLimits(settings, RATE_LIMITED_ROUTES)
     app = create_service_app(
         settings,
         name=SERVICE_NAME,
         openapi=build_openapi,
         contexts={**w3c_contexts(), **catalog.contexts},
+        middlewares=limits.middlewares(),
     )
     app.cleanup_ctx.append(
         engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
@@ -142,4 +171,10 @@ def create_app(
     certificates_api.add_routes(app)
     notifications_api.add_routes(app)
     regions_api.add_routes(app)
+    limits.bind(app)
+    register_metrics(
+        app[METRICS_KEY],
+        lambda: app[RESOLVER_KEY].stats if RESOLVER_KEY in app else None,
+        lambda: app[RESOLVER_KEY].verifier.verifications if RESOLVER_KEY in app else 0,
+    )
     return app

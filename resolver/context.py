@@ -20,6 +20,7 @@ from resolver.answers import Answer, PrefixChain
 from resolver.cache import EncodedResponses, SingleFlight, TtlCache
 from resolver.errors import TrustAnchorError
 from resolver.settings import ResolverSettings
+from resolver.stats import ResolverStats
 from resolver.upstream import Upstream
 from resolver.verification import ProofVerifier
 from resolver.versions import VersionGuard
@@ -82,6 +83,8 @@ class ResolverContext:
     answers: TtlCache[Answer] = field(init=False)
     responses: EncodedResponses = field(init=False)
     flights: SingleFlight[Any] = field(default_factory=SingleFlight)
+    stats: ResolverStats = field(default_factory=ResolverStats)
+    """Cache hits, verification failures and federation errors, for `/metrics`."""
     seconds: Callable[[], float] = field(init=False)
     """The current time as POSIX seconds: what cache entries are dated with (read on every request)."""
 

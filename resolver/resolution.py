@@ -16,6 +16,8 @@
 3. Caching: answers by handle, prefix chains by prefix, for min(values' ttl, max_ttl) (not found: the
    negative ttl); identical lookups in flight run once; when a registry or node does not answer, an
    answer past its ttl by at most `max_stale_seconds` is served flagged stale, else `UpstreamError`.
+4. Time: one resolution (the prefix chain and the record) shares one `UpstreamBudget`, so however many
+   referrals, retries and back-off waits it takes, it ends within `upstream_deadline_seconds`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from resolver.answers import (
 )
 from resolver.context import ResolverContext
 from resolver.errors import NodeUnreachable, RegistryUnreachable, UpstreamError
+from resolver.stats import KEY_CODES, PREFIX_UNTRUSTED, failure_code
+from resolver.upstream import UpstreamBudget
 from resolver.verification import RecordMismatch, carries_document, document_digest, signed_document
 
 PREFIX_KEY: Final = "P:"
@@ -119,36 +123,49 @@ class PrefixLookup:
     expires_at: float
 
 
-async def lookup_prefix(ctx: ResolverContext, prefix: Prefix) -> PrefixLookup:
+async def lookup_prefix(
+    ctx: ResolverContext, prefix: Prefix, budget: UpstreamBudget | None = None
+) -> PrefixLookup:
     """The prefix chain of `prefix`, cached; raises `UpstreamError` when no registry answers and no cached
-    chain is young enough to serve stale."""
+    chain is young enough to serve stale. A fetch spends `budget` (a fresh one when None)."""
     key = PREFIX_KEY + prefix.key
     now = ctx.seconds()
     entry = ctx.prefixes.get(key)
+    counts = ctx.stats.cache
     if entry is not None and entry.fresh(now):
+        counts["prefixes", "hit"] += 1
         return PrefixLookup(entry.value, True, False, entry.expires_at)
+    counts["prefixes", "miss"] += 1
     try:
-        fetched: PrefixLookup = await ctx.flights.run(key, lambda: _fetch_prefix(ctx, prefix, key))
-    except UpstreamError:
+        fetched: PrefixLookup = await ctx.flights.run(key, lambda: _fetch_prefix(ctx, prefix, key, budget))
+    except UpstreamError as exc:
+        ctx.stats.upstream_failed(exc)
         if (
             entry is not None
             and entry.value.status != "not_found"
             and entry.stale_for(now) <= ctx.settings.max_stale_seconds
         ):
+            counts["prefixes", "stale"] += 1
             return PrefixLookup(entry.value, True, True, entry.expires_at)
         raise
     return fetched
 
 
-async def _fetch_prefix(ctx: ResolverContext, prefix: Prefix, key: str) -> PrefixLookup:
-    chain = await fetch_prefix_chain(ctx, prefix)
+async def _fetch_prefix(
+    ctx: ResolverContext, prefix: Prefix, key: str, budget: UpstreamBudget | None
+) -> PrefixLookup:
+    chain = await fetch_prefix_chain(ctx, prefix, budget)
     entry = ctx.prefixes.put(key, chain, now=ctx.seconds(), ttl=chain.ttl)
     return PrefixLookup(chain, False, False, entry.expires_at)
 
 
-async def fetch_prefix_chain(ctx: ResolverContext, prefix: Prefix) -> PrefixChain:
-    """Ask the registries for the record of `prefix`, from the root down the referrals, verifying each step."""
+async def fetch_prefix_chain(
+    ctx: ResolverContext, prefix: Prefix, budget: UpstreamBudget | None = None
+) -> PrefixChain:
+    """Ask the registries for the record of `prefix`, from the root down the referrals, verifying each step,
+    within `budget` (a fresh one when None)."""
     settings = ctx.settings
+    budget = budget or UpstreamBudget.start(settings)
     record_handle = str(prefix.record_handle)
     url = settings.root_registry_url.rstrip("/")
     keys: KeyResolver = ctx.anchor
@@ -159,7 +176,9 @@ async def fetch_prefix_chain(ctx: ResolverContext, prefix: Prefix) -> PrefixChai
     ttl = float(settings.max_ttl_seconds)
     for _ in range(settings.max_referrals + 1):
         registries.append(url)
-        answer = await ctx.upstream.resolve(url, record_handle, unreachable=RegistryUnreachable)
+        answer = await ctx.upstream.resolve(
+            url, record_handle, unreachable=RegistryUnreachable, budget=budget
+        )
         now = ctx.now()
         if answer.code == HANDLE_NOT_FOUND and answer.status == 404:
             return PrefixChain(
@@ -196,6 +215,7 @@ async def fetch_prefix_chain(ctx: ResolverContext, prefix: Prefix) -> PrefixChai
                 at=format_datetime(now),
             )
         except VerificationError as exc:
+            ctx.stats.verification_failures[failure_code(exc)] += 1
             return PrefixChain(
                 "failed",
                 tuple(registries),
@@ -304,24 +324,51 @@ async def resolve_record(ctx: ResolverContext, handle: Handle, *, as_peer: bool 
     key = (PEER_KEY if as_peer else HANDLE_KEY) + handle.key
     now = ctx.seconds()
     entry = ctx.answers.get(key)
+    counts = ctx.stats.cache
     if entry is not None and entry.fresh(now):
+        counts["answers", "hit"] += 1
         return Served(entry.value, cached=True, entry=entry)
+    counts["answers", "miss"] += 1
     try:
         served: Served = await ctx.flights.run(key, lambda: _fetch_record(ctx, handle, key, as_peer))
-    except UpstreamError:
+    except UpstreamError as exc:
+        if not isinstance(exc, RegistryUnreachable):  # a registry's failure was counted by lookup_prefix
+            ctx.stats.upstream_failed(exc)
         if (
             entry is not None
             and isinstance(entry.value, Found)
             and entry.stale_for(now) <= ctx.settings.max_stale_seconds
         ):
+            counts["answers", "stale"] += 1
             return Served(entry.value, cached=True, stale=True)
         raise
     return served
 
 
 async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str, as_peer: bool) -> Served:
-    lookup = await lookup_prefix(ctx, handle.prefix)
-    answer, ttl = await fetch_record(ctx, handle, lookup.chain, as_peer=as_peer)
+    budget = UpstreamBudget.start(ctx.settings)
+    lookup = await lookup_prefix(ctx, handle.prefix, budget)
+    answer, ttl = await fetch_record(ctx, handle, lookup.chain, as_peer=as_peer, budget=budget)
+    if lookup.cached and not lookup.stale and _key_changed(answer):
+        # The record names a key the cached prefix record does not allow: the enterprise may have rotated
+        # or revoked keys since. Ask the registries again, once, rather than wait out the prefix ttl.
+        ctx.stats.key_refreshes += 1
+        ctx.prefixes.drop(PREFIX_KEY + handle.prefix.key)
+        lookup = await lookup_prefix(ctx, handle.prefix, budget)
+        if (
+            isinstance(answer, Found)
+            and lookup.chain.status == "verified"
+            and lookup.chain.record is not None
+        ):
+            verification = await verify_record(ctx, handle, answer.values, lookup.chain, ctx.now())
+            answer = Found(answer.values, verification)
+        else:
+            answer, ttl = await fetch_record(ctx, handle, lookup.chain, as_peer=as_peer, budget=budget)
+    code = answer.verification.code if isinstance(answer, Found) else None
+    if (
+        code is not None and code != PREFIX_UNTRUSTED
+    ):  # the prefix chain's failure was counted where it failed
+        ctx.stats.verification_failures[code] += 1
     if lookup.stale:
         # Built on a prefix record past its ttl: good for this request, not worth keeping.
         return Served(answer, stale=True)
@@ -331,10 +378,21 @@ async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str, as_peer:
     return Served(answer)
 
 
+def _key_changed(answer: Answer) -> bool:
+    """Whether an answer failed on a key a newer prefix record might allow."""
+    return isinstance(answer, Found) and answer.verification.code in KEY_CODES
+
+
 async def fetch_record(
-    ctx: ResolverContext, handle: Handle, chain: PrefixChain, *, as_peer: bool = False
+    ctx: ResolverContext,
+    handle: Handle,
+    chain: PrefixChain,
+    *,
+    as_peer: bool = False,
+    budget: UpstreamBudget | None = None,
 ) -> tuple[Answer, float]:
-    """Fetch `handle` from the node the verified prefix chain names and verify it; the answer and its ttl."""
+    """Fetch `handle` from the node the verified prefix chain names (within `budget`, a fresh one when None)
+    and verify it; the answer and its ttl."""
     settings = ctx.settings
     negative = float(settings.negative_ttl_seconds)
     now = ctx.now()
@@ -343,16 +401,24 @@ async def fetch_record(
     record = chain.record
     if chain.status == "failed" or record is None:
         reason = f"the prefix record cannot be trusted: {chain.reason}"
-        return Found((), Verification(FAILED, chain.registries, now, reason=reason)), chain.ttl
+        failed = Verification(FAILED, chain.registries, now, reason=reason, code=PREFIX_UNTRUSTED)
+        return Found((), failed), chain.ttl
     summary = PrefixRecordSummary.of(record)
     if record.kind != ENTERPRISE:
         reason = (
             f"prefix {record.prefix} is delegated to the registry {record.service_url}; it holds no handles"
         )
-        verification = Verification(FAILED, chain.registries, now, reason=reason, prefix_record=summary)
+        verification = Verification(
+            FAILED, chain.registries, now, reason=reason, prefix_record=summary, code="prefix-delegated"
+        )
         return Found((), verification), chain.ttl
     upstream = ctx.peer_upstream if as_peer else ctx.upstream
-    node = await upstream.resolve(record.service_url, handle.text, unreachable=NodeUnreachable)
+    node = await upstream.resolve(
+        record.service_url,
+        handle.text,
+        unreachable=NodeUnreachable,
+        budget=budget or UpstreamBudget.start(settings),
+    )
     if node.code == HANDLE_NOT_FOUND and node.status == 404:
         return NotFound("Handle not found"), negative
     if node.status != 200 or node.code not in (SUCCESS, VALUES_NOT_FOUND):
@@ -393,7 +459,8 @@ async def verify_record(
             version = claimed
             await ctx.guard.check(handle.key, handle.text, claimed, digest, at=format_datetime(now))
     except VerificationError as exc:
-        return Verification(FAILED, reason=str(exc), version=version, digest=digest, **base)
+        code = failure_code(exc)
+        return Verification(FAILED, reason=str(exc), version=version, digest=digest, code=code, **base)
     return Verification(
         VERIFIED,
         verification_method=check.verification_method,

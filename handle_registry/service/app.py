@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
+from typing import Final
 
 from aiohttp import web
 
@@ -11,7 +12,10 @@ from certs.canonical import w3c_contexts
 from certs.identity import ServiceIdentity
 from common.app_keys import ENGINE_KEY
 from common.database import default_sqlite_url, engine_context
+from common.ratelimit import Limit, RateLimits
 from common.web import create_service_app
+from handle_registry.codec import dumps, encode_error
+from handle_registry.response_codes import SERVER_TOO_BUSY
 from handle_registry.service import handle_api, handlers
 from handle_registry.service.core import RecordSigner, Registry, utc_now
 from handle_registry.service.keys import REGISTRY_KEY
@@ -22,6 +26,31 @@ from handle_registry.service.settings import RegistrySettings
 from metadata_templates import Catalog, default_catalog
 
 SERVICE_NAME = "registry"
+
+
+def _handle_too_busy(request: web.Request, retry_after: int) -> web.StreamResponse:
+    """A refused Handle request in Handle JSON (responseCode 3, HTTP 429), as its other errors are."""
+    body = encode_error(SERVER_TOO_BUSY, f"Too many requests from this client; retry after {retry_after} s")
+    return web.Response(status=429, text=dumps(body), content_type="application/json", charset="utf-8")
+
+
+_RESOLVE: Final = Limit("resolve", render=_handle_too_busy, error_schema="HandleError")
+_SIGNED: Final = Limit("publish")
+_ADMIN: Final = Limit("publish", key_by="account")
+
+RATE_LIMITED_ROUTES: Final[Mapping[tuple[str, str], Limit]] = {
+    ("GET", "/api/handles"): _RESOLVE,
+    ("GET", "/api/handles/{handle}"): _RESOLVE,
+    ("POST", "/api/prefixes"): _SIGNED,
+    ("POST", "/api/prefixes/{prefix}/keys"): _SIGNED,
+    ("POST", "/api/prefixes/{prefix}/approve"): _ADMIN,
+    ("POST", "/api/prefixes/{prefix}/reject"): _ADMIN,
+    ("POST", "/api/prefixes/{prefix}/suspend"): _ADMIN,
+    ("POST", "/api/prefixes/{prefix}/reinstate"): _ADMIN,
+    ("POST", "/api/delegations"): _ADMIN,
+}
+"""The registry's rate-limited routes: resolution and signed submissions (applications, key changes) by
+address, administrators' writes by the account they name."""
 
 
 def database_url(settings: RegistrySettings) -> str:
@@ -58,13 +87,16 @@ def create_app(
     signer: RecordSigner | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> web.Application:
-    """The registry application; `signer` and `clock` replace the identity from `data_dir` and the real time."""
+    """The registry application; `signer` and `clock` replace the identity from `data_dir` and the real time.
+    Rate-limited per client as `RATE_LIMITED_ROUTES` says."""
     catalog = default_catalog()
+    limits = RateLimits(settings, RATE_LIMITED_ROUTES)
     app = create_service_app(
         settings,
         name=SERVICE_NAME,
         openapi=build_openapi,
         contexts={**w3c_contexts(), **catalog.contexts},
+        middlewares=limits.middlewares(),
     )
     app.cleanup_ctx.append(
         engine_context(database_url(settings), migrations=MIGRATIONS, migration_table=MIGRATION_TABLE)
@@ -82,8 +114,10 @@ def create_app(
     router.add_post("/api/prefixes/{prefix}/keys", handlers.change_keys)
     router.add_post("/api/delegations", handlers.delegate)
     router.add_get("/api/handles", handle_api.list_handles)
-    router.add_get("/api/handles/{handle:.+}", handle_api.resolve)
+    # Any text, line breaks included (`.` stops at one): a control character is the handler's code 102.
+    router.add_get(r"/api/handles/{handle:[\s\S]+}", handle_api.resolve)
     router.add_get("/api/templates", handlers.list_templates)
     router.add_get("/api/templates/{id}", handlers.get_template)
     router.add_get("/api/templates/{id}/{version}", handlers.get_template)
+    limits.bind(app)
     return app

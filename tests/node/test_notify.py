@@ -106,12 +106,13 @@ async def _notify(
         (task,) = notifier.pending
         await notifier.drain()
     assert not notifier.pending
-    return fake, waited, task.result(), server
+    return fake, waited, task.result(), server, dict(notifier.outcomes)
 
 
 async def test_a_notification_is_signed_for_the_resolver_it_goes_to(aiohttp_server, identity):
-    fake, waited, delivered, server = await _notify(aiohttp_server, identity, [202])
+    fake, waited, delivered, server, outcomes = await _notify(aiohttp_server, identity, [202])
     assert delivered
+    assert outcomes == {"delivered": 1}
     assert waited == []
     (body,) = fake.bodies
     assert body["@context"][0] == NOTIFICATION_CONTEXT
@@ -128,23 +129,26 @@ async def test_a_notification_is_signed_for_the_resolver_it_goes_to(aiohttp_serv
 async def test_a_resolver_that_fails_is_tried_again_with_back_off_and_a_fresh_signature(
     aiohttp_server, identity
 ):
-    fake, waited, delivered, _ = await _notify(aiohttp_server, identity, [503, 429, 202])
+    fake, waited, delivered, _, outcomes = await _notify(aiohttp_server, identity, [503, 429, 202])
     assert delivered
+    assert outcomes == {"delivered": 1}
     assert waited == [1.0, 4.0]  # RETRY_DELAYS, in order
     nonces = [body["proof"]["nonce"] for body in fake.bodies]
     assert len(set(nonces)) == 3
 
 
 async def test_the_node_gives_up_after_the_last_retry(aiohttp_server, identity):
-    fake, waited, delivered, _ = await _notify(aiohttp_server, identity, [500, 500, 500, 500, 202])
+    fake, waited, delivered, _, outcomes = await _notify(aiohttp_server, identity, [500, 500, 500, 500, 202])
     assert not delivered
+    assert outcomes == {"failed": 1}
     assert waited == list(RETRY_DELAYS)  # 1, 4, 16 s
     assert len(fake.bodies) == len(RETRY_DELAYS) + 1
 
 
 async def test_a_refusal_is_not_tried_again(aiohttp_server, identity):
-    fake, waited, delivered, _ = await _notify(aiohttp_server, identity, [401])
+    fake, waited, delivered, _, outcomes = await _notify(aiohttp_server, identity, [401])
     assert not delivered
+    assert outcomes == {"refused": 1}
     assert waited == []
     assert len(fake.bodies) == 1
 

@@ -74,6 +74,8 @@ class Probe:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.request_ids: list[tuple[str, str | None]] = []
+        """(raw path, X-Request-Id header) of every request, in arrival order."""
         self.gate: asyncio.Event | None = None
         self.arrived = asyncio.Event()
 
@@ -92,6 +94,7 @@ class Probe:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.counts[request.raw_path.split("?", 1)[0]] += 1
+        self.request_ids.append((request.raw_path.split("?", 1)[0], request.headers.get("X-Request-Id")))
         if self.gate is not None and request.path.startswith("/api/handles/"):
             self.arrived.set()
             await self.gate.wait()
@@ -173,7 +176,7 @@ class Federation:
             "prefix": RESOLVER_PREFIX,
             "negative_ttl_seconds": NEGATIVE_TTL,
             "max_stale_seconds": MAX_STALE,
-            "upstream_timeout_seconds": 5.0,
+            "upstream_attempt_timeout_seconds": 5.0,
             "log_json": False,
         }
         options.update(overrides)

@@ -68,6 +68,7 @@ async def test_a_record_tampered_with_at_the_node_fails_with_the_signature_reaso
     verification = body["verification"]
     assert verification["status"] == "failed"
     assert "signature does not verify" in verification["reason"]
+    assert verification["code"] == "signature-invalid"
     # The values are still answered: the status says not to trust them.
     fields = {value["type"]: value["data"]["value"] for value in body["values"]}
     assert fields["industrialAddedValue10kCny"] == "96000"
