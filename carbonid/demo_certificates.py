@@ -67,7 +67,7 @@ async def _existing(session: aiohttp.ClientSession, resolver: str, prefix: str) 
 
 
 async def _certificate(
-    session: aiohttp.ClientSession, resolver: str, node: NodeService, auth: aiohttp.BasicAuth
+    session: aiohttp.ClientSession, resolver: str, node: NodeService, auth: str
 ) -> tuple[dict[str, Any], bool]:
     handle = await _existing(session, resolver, node.prefix)
     if handle is not None:
@@ -76,7 +76,9 @@ async def _certificate(
         ) as response:
             return await response.json(content_type=None), False
     body = {"prefix": node.prefix, "period": PERIOD}
-    async with session.post(f"{resolver}/api/evaluations", json=body, auth=auth) as response:
+    async with session.post(
+        f"{resolver}/api/evaluations", json=body, headers={"Authorization": auth}
+    ) as response:
         answer = await _json(response)
         if response.status != 201 or not isinstance(answer, dict):
             detail = (answer or {}).get("detail") if isinstance(answer, dict) else None
@@ -93,7 +95,7 @@ async def _save(session: aiohttp.ClientSession, url: str, path: Path) -> None:
 async def issue_certificates(federation: Federation) -> list[CertificateSummary]:
     """Every node's 2025 certificate (issued now or found), with its QR codes written to disk."""
     resolver = federation.resolver.url
-    auth = aiohttp.BasicAuth(OPERATOR_NAME, federation.resolver.operator_secret)
+    auth = aiohttp.encode_basic_auth(OPERATOR_NAME, federation.resolver.operator_secret)
     folder = federation.data_dir / CERTIFICATES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     summaries = []

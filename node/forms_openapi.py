@@ -32,6 +32,7 @@ HANDLE = {
     "required": True,
     "description": "The form's handle, `<prefix>/PF.<n>`.",
     "schema": {"type": "string", "minLength": 1},
+    "example": "88.186.1/PF.1",
 }
 PAGING = [
     _query("page", "Zero-based page.", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),

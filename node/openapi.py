@@ -12,6 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from certs.did import DID_DOCUMENT_JSON_SCHEMA
+from common.openapi import add_server_errors
+from common.ratelimit import add_rate_limit_responses
 from common.web import base_openapi, problem_response_spec
 from handle_registry.json_schemas import handle_json_schemas
 from node.forms_openapi import add_form_openapi
@@ -32,14 +34,20 @@ def _handle_error(description: str) -> dict[str, Any]:
     return _json(description, _ref("HandleError"))
 
 
-def _path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
+def _path_param(
+    name: str, description: str, schema: dict[str, Any] | None = None, example: str | None = None
+) -> dict[str, Any]:
+    parameter: dict[str, Any] = {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
         "schema": schema or {"type": "string", "minLength": 1},
     }
+    if example is not None:
+        # A handle holds a `/`, sent as is or as %2F: the example says so to clients and test generators.
+        parameter["example"] = example
+    return parameter
 
 
 def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -66,8 +74,9 @@ HANDLE_PATH = _path_param(
     "The handle, `<prefix>/<suffix>` (the suffix may contain `/`); read from the raw path and percent-decoded "
     "once, so `%2F` is a `/` and `+` stays `+`.",
     {"type": "string"},
+    example="88.186.1/PROFILE",
 )
-RECORD_PATH = _path_param("handle", "The record's handle, `<prefix>/<suffix>`.")
+RECORD_PATH = _path_param("handle", "The record's handle, `<prefix>/<suffix>`.", example="88.186.1/PROFILE")
 PRETTY = _query("pretty", "Indent the JSON answer (present, `true` or `yes`).", HANDLE_FLAG)
 
 HANDLE_401 = {
@@ -651,4 +660,5 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     }
     add_form_openapi(document)
     add_pact_openapi(document)
-    return document
+    add_server_errors(document)
+    return add_rate_limit_responses(document, app)

@@ -37,6 +37,8 @@ from resolver.rollups import parse_rollup_request, roll_up
 
 CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json")
 MAX_LIST: Final = 500
+MAX_OFFSET: Final = 2**31 - 1
+"""Beyond this an offset overflows the databases' 64-bit integers (a 500), and no list is that long."""
 _JSON: Final = "application/json"
 
 
@@ -94,8 +96,8 @@ async def get_evaluations(request: web.Request) -> web.Response:
         offset = int(query.get("offset", "0"))
     except ValueError:
         raise BadRequest("limit and offset must be integers") from None
-    if not 1 <= limit <= MAX_LIST or offset < 0:
-        raise BadRequest(f"limit must be 1..{MAX_LIST} and offset ≥ 0")
+    if not 1 <= limit <= MAX_LIST or not 0 <= offset <= MAX_OFFSET:
+        raise BadRequest(f"limit must be 1..{MAX_LIST} and offset 0..{MAX_OFFSET}")
     rows = await list_certificates(
         request.app[CERTIFICATES_KEY],
         prefix=query.get("prefix") or None,

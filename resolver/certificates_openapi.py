@@ -22,6 +22,7 @@ def _handle_parameter(description: str) -> dict[str, Any]:
         "required": True,
         "description": description,
         "schema": {"type": "string"},
+        "example": "88.100.9/CERT.88.186.1.2025",  # a handle holds a `/`, sent as is or as %2F
     }
 
 
@@ -152,6 +153,10 @@ def _rename_refs(node: Any) -> Any:
 def certificate_paths() -> dict[str, Any]:
     """The OpenAPI path items of the certificate routes."""
     unauthorized = problem_response_spec("Operator credentials are missing or wrong.")
+    body_errors = {  # common.errors.read_json, once the operator is authenticated
+        "413": problem_response_spec("The body is larger than max_body_bytes."),
+        "415": problem_response_spec("The body is not application/json."),
+    }
     return {
         "/api/evaluations": {
             "post": {
@@ -179,6 +184,7 @@ def certificate_paths() -> dict[str, Any]:
                         "No activity data for the period, records that do not verify, data that cannot be accounted."
                     ),
                     "502": problem_response_spec("A registry or node the evaluation needs does not answer."),
+                    **body_errors,
                 },
             },
             "get": {
@@ -198,7 +204,7 @@ def certificate_paths() -> dict[str, Any]:
                         "name": "offset",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": 0},
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                     },
                 ],
                 "responses": {
@@ -240,6 +246,7 @@ def certificate_paths() -> dict[str, Any]:
                     "401": unauthorized,
                     "404": problem_response_spec("No such certificate was issued here."),
                     "409": problem_response_spec("Already revoked or superseded."),
+                    **body_errors,
                 },
             }
         },
@@ -275,6 +282,7 @@ def certificate_paths() -> dict[str, Any]:
                     "401": problem_response_spec("Operator credentials are missing or wrong."),
                     "422": problem_response_spec("A cycle, a missing root, a form that cannot be computed."),
                     "502": problem_response_spec("A registry or node does not answer."),
+                    **body_errors,
                 },
             }
         },

@@ -78,6 +78,7 @@ async def resolve_handle(request: web.Request) -> web.Response:
     target = request.raw_path
     hit = ctx.responses.lookup(target, ctx.seconds())
     if hit is not None:
+        ctx.stats.cache["responses", "hit"] += 1
         ctx.answers.touch(hit.entry.key)
         return _answer(hit.status, hit.body)
     pretty = _flag(request.query, "pretty")
@@ -146,8 +147,9 @@ def add_routes(app: web.Application) -> None:
     """Register the resolver's routes."""
     router = app.router
     # The resolution route first: requests are matched against resources in order, and it takes nearly all.
-    router.add_get("/api/handles/{handle:.*}", resolve_handle)
-    router.add_route("*", "/api/handles/{handle:.*}", unknown_method)
+    # Any text, line breaks included (`.` stops at one): a control character is the handler's code 102.
+    router.add_get(r"/api/handles/{handle:[\s\S]*}", resolve_handle)
+    router.add_route("*", r"/api/handles/{handle:[\s\S]*}", unknown_method)
     router.add_get("/api/handles", list_handles)
     router.add_route("*", "/api/handles", unknown_method)
     router.add_get("/.well-known/did.json", did_document)

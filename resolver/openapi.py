@@ -11,11 +11,14 @@ from typing import Any
 from aiohttp import web
 
 from certs.did import DID_DOCUMENT_JSON_SCHEMA
+from common.openapi import add_server_errors
+from common.ratelimit import add_rate_limit_responses
 from common.web import base_openapi
 from handle_registry.json_schemas import TIMESTAMP_PATTERN, handle_json_schemas
 from resolver.certificates_openapi import certificate_paths, certificate_schemas
 from resolver.notifications_api import notification_paths, notification_schemas
 from resolver.regions_openapi import region_paths, region_schemas
+from resolver.stats import FAILURE_CODES
 
 JSON = "application/json"
 
@@ -80,6 +83,10 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"enum": ["verified", "unsigned", "failed"]},
                 "reason": {"type": "string", "description": "Why verification failed."},
+                "code": {
+                    "enum": list(FAILURE_CODES),
+                    "description": "Why verification failed, as a stable code (with `reason` for people).",
+                },
                 "verificationMethod": {"type": "string", "description": "The key of the (first) proof."},
                 "cryptosuites": {"type": "array", "items": {"type": "string"}},
                 "version": {"type": "integer", "minimum": 1, "description": "The signed record's version."},
@@ -161,6 +168,7 @@ def _paths() -> dict[str, Any]:
                             "and percent-decoded once, so `%2F` is a `/` and `+` stays `+`."
                         ),
                         "schema": {"type": "string"},
+                        "example": "88.186.1/PROFILE",
                     },
                     _repeatable("type", "Value types to answer.", {"type": "string"}),
                     _repeatable("index", "Value indexes to answer.", {"type": "integer"}),
@@ -224,4 +232,5 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
         "scheme": "basic",
         "description": "Regulator name:secret (`carbonid resolver regulator add NAME --region CODE`).",
     }
-    return document
+    add_server_errors(document)
+    return add_rate_limit_responses(document, app)

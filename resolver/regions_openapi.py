@@ -26,7 +26,11 @@ def _aggregate() -> dict[str, Any]:
             "efficiencyValue": NUMBER_OR_NULL,
             "gradeCounts": {
                 "type": ["object", "null"],
-                "properties": {key: {"type": "integer"} for key in ("1", "2", "3", "4", "5", "ungraded")},
+                # A suppressed cell keeps the keys, each null (carbon_efficiency.regional_report.aggregate).
+                "properties": {
+                    key: {"type": ["integer", "null"], "minimum": 0}
+                    for key in ("1", "2", "3", "4", "5", "ungraded")
+                },
             },
             "energyGj": {"type": ["object", "null"], "properties": {c: NUMBER_OR_NULL for c in CARRIERS}},
             "energyShares": {"type": ["object", "null"], "properties": {c: NUMBER_OR_NULL for c in CARRIERS}},
@@ -83,7 +87,7 @@ def region_schemas() -> dict[str, Any]:
                 },
                 "period": {"type": "object", "required": ["text", "granularity", "official", "months"]},
                 "industry": {"type": ["object", "null"]},
-                "childLevel": {"enum": ["province", "city", "county"]},
+                "childLevel": {"enum": ["province", "city", "county", None]},  # None: a county's report
                 "disclosure": {"enum": ["public", "regulator"]},
                 "totals": {"$ref": "#/components/schemas/RegionalAggregate"},
                 "children": {"type": "array", "items": _named()},

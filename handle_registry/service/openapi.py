@@ -6,6 +6,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from common.openapi import add_server_errors
+from common.ratelimit import add_rate_limit_responses
 from common.web import base_openapi, problem_response_spec
 from handle_registry.service.openapi_schemas import (
     HANDLE_PATTERN,
@@ -262,11 +264,14 @@ def _paths() -> dict[str, Any]:
                 "summary": "Handle REST: resolve 0.NA/<prefix> (or a slashless prefix) to its signed record's values",
                 "operationId": "resolveHandle",
                 "parameters": [
-                    _path_param(
-                        "handle",
-                        "0.NA/<prefix>, or <prefix> alone; read from the raw path, decoded once.",
-                        {"type": "string", "pattern": HANDLE_PATTERN},
-                    ),
+                    {
+                        **_path_param(
+                            "handle",
+                            "0.NA/<prefix>, or <prefix> alone; read from the raw path, decoded once.",
+                            {"type": "string", "pattern": HANDLE_PATTERN},
+                        ),
+                        "example": "0.NA/88.186.1",  # holds a `/`, sent as is or as %2F
+                    },
                     {
                         "name": "type",
                         "in": "query",
@@ -351,15 +356,9 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
         "signs that record; serves it over the Handle REST API at 0.NA/<prefix>. " + PROBLEM_CODES,
     )
     document["paths"].update(_paths())
-    for item in document["paths"].values():
-        for operation in item.values():
-            # The HTTP server itself refuses request lines or headers over 8190 bytes, in plain text.
-            bad = operation["responses"].setdefault(
-                "400", {"description": "The request line or a header is too long.", "content": {}}
-            )
-            bad["content"]["text/plain"] = {"schema": {"type": "string"}}
+    add_server_errors(document)
     document["components"]["schemas"].update(SCHEMAS)
     document["components"]["securitySchemes"] = {
         "adminBasic": {"type": "http", "scheme": "basic", "description": "Administrator name:secret."}
     }
-    return document
+    return add_rate_limit_responses(document, app)
