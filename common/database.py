@@ -109,8 +109,9 @@ def create_engine(
     """Create the async engine for ``url``: SQLite through aiosqlite or PostgreSQL through asyncpg.
 
     ``sqlite:///`` and ``postgresql://`` URLs get their async driver; any other scheme or driver raises
-    :class:`DatabaseURLError`. SQLite files get their directory created, WAL, foreign keys, a busy timeout
-    and transactions that really begin at BEGIN (DDL included). PostgreSQL gets a small pre-pinged pool;
+    :class:`DatabaseURLError`. SQLite files get their directory created, WAL with durable commits
+    (``synchronous=FULL``), foreign keys, a busy timeout and transactions that really begin at BEGIN (DDL
+    included). PostgreSQL gets a small pre-pinged pool;
     ``search_path`` and a few other server settings may be given as URL query parameters.
     """
     try:
@@ -154,7 +155,11 @@ def _create_sqlite_engine(url: sa.URL, *, echo: bool, busy_timeout_ms: int) -> A
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL, not NORMAL: under WAL, NORMAL survives a killed process but may lose the last commits on power
+        # loss or an OS crash, after the client was told they were done; the service could then sign something
+        # else under a number it already acknowledged (a forked signed log). FULL fsyncs the WAL at each
+        # commit, about 0.25 ms on the development machine.
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA journal_mode")
         row = cursor.fetchone()
         if row is None or str(row[0]).lower() != "wal":

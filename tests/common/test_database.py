@@ -110,7 +110,7 @@ async def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
                 name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
                 for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
             }
-        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
+        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 2}
         assert (tmp_path / "deeper" / "dir" / "x.db").exists()
     finally:
         await engine.dispose()
