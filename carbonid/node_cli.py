@@ -1,5 +1,5 @@
 """`carbonid node`: initialise, serve and configure an enterprise node, apply for its prefix, publish records,
-manage reviewer accounts and PACT client credentials.
+manage reviewer accounts and PACT client credentials; `carbonid node keys` (rotate, revoke) is in keys_cli.
 
 Exit codes: 0 success; 1 the operation was refused (already initialised, invalid document, the registry
 said no or could not be reached); 2 the command could not run (bad settings, unreadable file, bad option).
@@ -25,6 +25,7 @@ from carbonid.cli_support import (
     read_json,
     serving_tls,
 )
+from carbonid.keys_cli import node_keys
 from certs.errors import CertsError
 from common.database import DatabaseUnavailable, DatabaseURLError, MigrationError
 from common.passwords import new_secret
@@ -328,3 +329,6 @@ def pact_client_revoke(config: Path, client_id: str) -> None:
     except (DatabaseURLError, DatabaseUnavailable, MigrationError) as exc:
         _database_errors(exc)
     click.echo(f"PACT client {client_id} revoked")
+
+
+node.add_command(node_keys)

@@ -28,6 +28,7 @@ from carbonid.cli_support import (
     load_service_settings,
     serving_tls,
 )
+from carbonid.keys_cli import resolver_keys
 from common.settings import render_settings_toml
 from resolver.settings import SECTION, ResolverSettings
 
@@ -404,3 +405,6 @@ def resolve_command(handle: str, resolver_url: str, as_json: bool, ca: Path | No
     if state == "unsigned":
         fail(f"unsigned: {handle} carries no signed document; nothing vouches for its values", EXIT_INVALID)
     fail(f"failed: {verification.get('reason') or 'verification failed'}", EXIT_INVALID)
+
+
+resolver.add_command(resolver_keys)

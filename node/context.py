@@ -21,7 +21,11 @@ def key_algorithms(settings: NodeSettings) -> tuple[KeyAlgorithm, ...]:
 
 
 def load_identity(settings: NodeSettings) -> ServiceIdentity:
-    """The node's keys (created on first use in `data_dir/keys`) and its did:web DID document."""
+    """The node's keys (created on first use in `data_dir/keys`) and its did:web DID document.
+
+    The identity follows the key files: after `carbonid node keys rotate` / `revoke`, a running node signs
+    with the new key from its next signature on, without a restart (`certs.identity`).
+    """
     return ServiceIdentity.load_or_create(
         settings.data_dir / "keys", settings.base_url(), algorithms=key_algorithms(settings)
     )

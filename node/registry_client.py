@@ -1,10 +1,13 @@
-"""Applying to a registry for the node's prefix: build a `prefix-application/1` document, sign it, send it.
+"""The node's requests to its registry: applying for its prefix, reading its prefix record, changing its keys.
 
 The application carries the enterprise profile, the node's service URL, DID and current keys. It is a
 signed request (`certs.signed_requests`): one Data Integrity proof for authentication, made with the
 node's Ed25519 key, bound to the registry's DID (`domain`), fresh (`created`) and single-use (`nonce`),
 which also proves the node holds the key it asks the registry to list. The registry answers
 `POST /api/prefixes` with 201 `{"prefix", "status": "pending", "href"}` or a problem+json.
+
+Key changes (`POST /api/prefixes/{prefix}/keys`, a signed `key-change/1`) are built by `node.key_rotation`;
+here they are only sent. The registry answers with the new signed prefix record.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import quote
 
 import aiohttp
 
@@ -30,7 +34,7 @@ PROFILE_TEMPLATE: Final = "enterprise-profile/1"
 APPLICATIONS_PATH: Final = "/api/prefixes"
 
 
-class ApplicationRefused(Exception):
+class RegistryRefused(Exception):
     """The registry answered with an error; `status` and its problem details (or text) say why."""
 
     def __init__(self, status: int, problem: Mapping[str, Any] | None, text: str) -> None:
@@ -39,6 +43,10 @@ class ApplicationRefused(Exception):
         title = (problem or {}).get("title") or f"HTTP {status}"
         detail = (problem or {}).get("detail") or ("" if problem else text.strip()[:300])
         super().__init__(f"{title}: {detail}" if detail else str(title))
+
+
+class ApplicationRefused(RegistryRefused):
+    """The registry refused the prefix application."""
 
 
 class RegistryUnreachable(Exception):
@@ -86,13 +94,18 @@ def build_application(
         )
     if issues:
         raise TemplateValidationError(application, issues)
+    held = {identity.method_id(key) for key in identity.keys}
     document: dict[str, Any] = {
         "@context": [application.context_url],
         "type": application.jsonld_type,
         "prefix": settings.prefix,
         "serviceUrl": settings.base_url(),
         "did": identity.did.id,
-        "keys": [key_entry(method) for method in identity.did.active_methods(ASSERTION_METHOD)],
+        # The keys the node signs with; former keys (kept in its DID document to verify old proofs) are not
+        # applied for.
+        "keys": [
+            key_entry(method) for method in identity.did.active_methods(ASSERTION_METHOD) if method.id in held
+        ],
         "profile": dict(profile),
     }
     if note:
@@ -120,11 +133,71 @@ async def submit_application(
     Raises `ApplicationRefused` for any non-2xx answer and `RegistryUnreachable` when no answer comes.
     """
     url = registry_url.rstrip("/") + APPLICATIONS_PATH
+    status, body, text = await _exchange("POST", url, signed, ssl_context, timeout_seconds)
+    if not 200 <= status < 300:
+        raise ApplicationRefused(status, body, text)
+    return ApplicationAnswer(status, body or {})
+
+
+async def fetch_prefix_record(
+    registry_url: str,
+    prefix: str,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout_seconds: float = 30,
+) -> dict[str, Any]:
+    """The registry's current signed record of `prefix` (`GET /api/prefixes/{prefix}`, member `record`).
+
+    Raises `RegistryRefused` for an error answer or a prefix without a record (not approved yet), and
+    `RegistryUnreachable` when no answer comes.
+    """
+    url = f"{registry_url.rstrip('/')}{APPLICATIONS_PATH}/{quote(prefix, safe='')}"
+    status, body, text = await _exchange("GET", url, None, ssl_context, timeout_seconds)
+    if not 200 <= status < 300:
+        raise RegistryRefused(status, body, text)
+    record = (body or {}).get("record")
+    if not isinstance(record, dict):
+        state = (body or {}).get("status", "unknown")
+        raise RegistryRefused(
+            status, {"title": "No prefix record", "detail": f"prefix {prefix} is {state}"}, ""
+        )
+    return record
+
+
+async def submit_key_change(
+    registry_url: str,
+    prefix: str,
+    signed: Mapping[str, Any],
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout_seconds: float = 30,
+) -> dict[str, Any]:
+    """POST a signed `key-change/1` to `<registry_url>/api/prefixes/{prefix}/keys`; the new signed record.
+
+    Raises `RegistryRefused` for any non-2xx answer and `RegistryUnreachable` when no answer comes.
+    """
+    url = f"{registry_url.rstrip('/')}{APPLICATIONS_PATH}/{quote(prefix, safe='')}/keys"
+    status, body, text = await _exchange("POST", url, signed, ssl_context, timeout_seconds)
+    if not 200 <= status < 300 or body is None:
+        raise RegistryRefused(status, body, text)
+    return body
+
+
+async def _exchange(
+    method: str,
+    url: str,
+    document: Mapping[str, Any] | None,
+    ssl_context: ssl.SSLContext | None,
+    timeout_seconds: float,
+) -> tuple[int, dict[str, Any] | None, str]:
+    """One request: the status, the body when it is a JSON object, and the text."""
     timeout = aiohttp.ClientTimeout(total=timeout_seconds)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, json=signed, ssl=ssl_context if ssl_context is not None else True) as response,
+            session.request(
+                method, url, json=document, ssl=ssl_context if ssl_context is not None else True
+            ) as response,
         ):
             text = await response.text()
             status = response.status
@@ -134,6 +207,4 @@ async def submit_application(
         body = json.loads(text) if text.strip() else None
     except ValueError:
         body = None
-    if not 200 <= status < 300:
-        raise ApplicationRefused(status, body if isinstance(body, dict) else None, text)
-    return ApplicationAnswer(status, body if isinstance(body, dict) else {})
+    return status, body if isinstance(body, dict) else None, text
