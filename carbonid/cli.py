@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from carbonid.backup_cli import backup_command, restore_command
 from carbonid.cli_support import EXIT_INVALID, fail, read_json, write_json
 from carbonid.evaluate_cli import evaluate_command
 from carbonid.node_cli import node
@@ -293,6 +294,8 @@ main.add_command(node)
 main.add_command(resolver)
 main.add_command(resolve_command, name="resolve")
 main.add_command(evaluate_command, name="evaluate")
+main.add_command(backup_command, name="backup")
+main.add_command(restore_command, name="restore")
 
 
 if __name__ == "__main__":
