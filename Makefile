@@ -53,10 +53,12 @@ test: lint typecheck layers pytest
 demo: install
 	$(BIN)/carbonid demo
 
-# wrk (Debian package) drives the HTTP benchmarks; installed here when missing and we may.
+# wrk (Debian package) drives the HTTP benchmarks; installed here when missing and we may. Every benchmark
+# runs; the report (Markdown + JSON) goes to build/bench/ and stdout. `make bench BENCH_ARGS="--quick"`
+# tries the machinery in seconds; BENCH_ARGS="--only resolver,regional" picks benchmarks (--list names them).
 bench: install browser-tools
 	@$(call apt,wrk,wrk)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(JS_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Carbon-efficiency throughput: grading a population from arrays, one Monte Carlo evaluation, benchmarks.
 
-`run()` measures, each as the median of RUNS runs after one warm-up:
+`grading()` measures, each as the median of a few runs after one warm-up:
 
 - grading POPULATION enterprises (`grade_population`: L, K and grade, then the colour index) against a bare
   numpy pass over the same arrays (``e / v / b`` and one comparison), the floor any grading costs, and
@@ -8,23 +8,26 @@
   malloc fresh large arrays are new pages from the kernel, whose first touch costs about as much as the
   arithmetic;
 - one `evaluate` of a realistic accounting (12 monthly electricity lines on one grid factor, 12 natural-gas
-  invoices, diesel, purchased heat, two process lines, a gas, an offset: 30 lines) with 10⁴ draws, and its
-  Monte Carlo alone;
+  invoices, diesel, purchased heat, two process lines, a gas, an offset: 30 lines) with 10⁴ draws, against
+  its Monte Carlo alone, and the Monte Carlo against the least arithmetic it needs in bare numpy;
 - `population_benchmarks` over POPULATION enterprises in the 2,847 county-level regions of GB/T 2260 and
   the 31 manufacturing divisions (codes as strings, as they come from documents), and `lookup_many` of
-  every enterprise's benchmark.
+  every enterprise's benchmark, against a bare group-by on integer keys computed beforehand;
+- QR PNG and SVG per second for new addresses, against the `qrcode` matrix alone, and for one address again.
 
-Prints figures and returns them; asserts nothing.
+Returns figures; asserts nothing.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
+import qrcode
+from qrcode.constants import ERROR_CORRECT_H
 
 from carbon_efficiency.benchmark import Benchmark, population_benchmarks
 from carbon_efficiency.evaluation import evaluate
@@ -42,28 +45,16 @@ from carbon_efficiency.periods import parse_period
 from carbon_efficiency.qr import certificate_qr_png, certificate_qr_svg
 from carbon_efficiency.uncertainty import monte_carlo
 from metadata_templates.codes import RegionLevel, children, provinces
+from tests.bench.report import Figure
+from tests.bench.timing import median_ms
 from tests.carbon_efficiency.emission_lines import accounting, grid_choice, line
 
 POPULATION = 1_000_000
-RUNS = 7
+QUICK_POPULATION = 50_000
 DRAWS = 10_000
 
 
-def _median_ms(operation: Callable[[], object], runs: int = RUNS) -> float:
-    operation()  # warm-up: imports, cached tables, page faults of first allocations
-    durations = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        operation()
-        durations.append(time.perf_counter() - started)
-    return statistics.median(durations) * 1000
-
-
-def _print(name: str, ms: float, note: str = "") -> None:
-    print(f"{name:58} {'':15} {ms:10.3f} ms {note}", flush=True)
-
-
-def _population(rng: np.random.Generator) -> dict[str, np.ndarray[Any, Any]]:
+def _population(rng: np.random.Generator, size: int) -> dict[str, np.ndarray[Any, Any]]:
     counties = [
         county.code
         for province in provinces()
@@ -74,14 +65,14 @@ def _population(rng: np.random.Generator) -> dict[str, np.ndarray[Any, Any]]:
     classes = np.array(
         [f"C{division}{group:02d}" for division in range(13, 44) for group in (11, 19, 21, 90)]
     )
-    added = rng.lognormal(mean=np.log(5_000), sigma=1.2, size=POPULATION)
-    added[rng.random(POPULATION) < 0.01] = 0.0  # some report no added value
+    added = rng.lognormal(mean=np.log(5_000), sigma=1.2, size=size)
+    added[rng.random(size) < 0.01] = 0.0  # some report no added value
     return {
-        "regions": np.array(counties)[rng.integers(0, len(counties), POPULATION)],
-        "industries": classes[rng.integers(0, classes.size, POPULATION)],
-        "emissions": added * rng.lognormal(mean=0.0, sigma=0.8, size=POPULATION),
+        "regions": np.array(counties)[rng.integers(0, len(counties), size)],
+        "industries": classes[rng.integers(0, classes.size, size)],
+        "emissions": added * rng.lognormal(mean=0.0, sigma=0.8, size=size),
         "added_value": added,
-        "benchmark": rng.lognormal(mean=0.0, sigma=0.3, size=POPULATION),
+        "benchmark": rng.lognormal(mean=0.0, sigma=0.3, size=size),
     }
 
 
@@ -120,12 +111,17 @@ def _thirty_lines() -> list[EmissionLine]:
     return lines
 
 
-def run() -> dict[str, float]:
-    """Measure and print the carbon-efficiency figures; return them by name (milliseconds, ratios)."""
+def _scale(quick: bool) -> tuple[int, int]:
+    """Enterprises and QR codes of a full or a quick run."""
+    return (QUICK_POPULATION, QUICK_QR_CODES) if quick else (POPULATION, QR_CODES)
+
+
+def grading(quick: bool) -> list[Figure]:
+    """Grading, one evaluation and its Monte Carlo, population benchmarks and their lookup, QR codes."""
+    size, qr_codes = _scale(quick)
     rng = np.random.default_rng(2026)
-    data = _population(rng)
+    data = _population(rng, size)
     e, v, b = data["emissions"], data["added_value"], data["benchmark"]
-    figures: dict[str, float] = {}
 
     def bare() -> object:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -137,73 +133,159 @@ def run() -> dict[str, float]:
             efficiency = intensity / b
         return intensity, efficiency, efficiency > 0.6
 
-    figures["grading_ms"] = _median_ms(lambda: grade_population(e, v, b).colour_index)
-    figures["bare_numpy_ms"] = _median_ms(bare)
-    figures["bare_numpy_outputs_ms"] = _median_ms(bare_keeping_outputs)
-    figures["grading_ratio"] = figures["grading_ms"] / figures["bare_numpy_ms"]
-    figures["grading_ratio_outputs"] = figures["grading_ms"] / figures["bare_numpy_outputs_ms"]
-    _print(f"grade {POPULATION:,} enterprises (L, K, grade, colour index)", figures["grading_ms"])
-    _print(
-        "  bare numpy e / v / b > 0.6 on the same arrays",
-        figures["bare_numpy_ms"],
-        f"(grading ×{figures['grading_ratio']:.1f})",
-    )
-    _print(
-        "  bare numpy keeping L and K as outputs too",
-        figures["bare_numpy_outputs_ms"],
-        f"(grading ×{figures['grading_ratio_outputs']:.1f})",
-    )
+    grading_ms = median_ms(lambda: grade_population(e, v, b).colour_index, quick)
+    name = f"grade {size:,} enterprises (L, K, grade, colour index)"
+    figures = [
+        Figure(name, grading_ms, "ms", "lower", "bare numpy e / v / b > 0.6", median_ms(bare, quick)),
+        Figure(
+            name,
+            grading_ms,
+            "ms",
+            "lower",
+            "bare numpy keeping L and K as outputs too",
+            median_ms(bare_keeping_outputs, quick),
+            "fresh 8 MB outputs are new pages: their first touch costs about as much as the arithmetic",
+        ),
+    ]
 
     lines = _thirty_lines()
     built = accounting(lines, added_value=48_000.0, neutrality_offsets=5_000.0)
     benchmark = Benchmark(intensity=30.5, level="city", region="330500", industry="C32", population=14)
     year = parse_period("2025")
-    figures["evaluate_ms"] = _median_ms(
-        lambda: evaluate(built, period=year, benchmark=benchmark, draws=DRAWS, seed=1)
+    monte_carlo_ms = median_ms(
+        lambda: monte_carlo(lines, added_value=48_000.0, benchmark_intensity=30.5, draws=DRAWS, seed=1), quick
     )
-    figures["monte_carlo_ms"] = _median_ms(
-        lambda: monte_carlo(lines, added_value=48_000.0, benchmark_intensity=30.5, draws=DRAWS, seed=1)
+    figures.append(
+        Figure(
+            f"evaluate one accounting ({len(lines)} lines, {DRAWS:,} draws)",
+            median_ms(lambda: evaluate(built, period=year, benchmark=benchmark, draws=DRAWS, seed=1), quick),
+            "ms",
+            "lower",
+            "its Monte Carlo alone",
+            monte_carlo_ms,
+        )
     )
-    _print(f"evaluate one accounting ({len(lines)} lines, {DRAWS:,} draws)", figures["evaluate_ms"])
-    _print("  of which the Monte Carlo", figures["monte_carlo_ms"])
-
-    regions, industries = data["regions"], data["industries"]
-    figures["benchmarks_ms"] = _median_ms(lambda: population_benchmarks(regions, industries, e, v), runs=5)
-    table = population_benchmarks(regions, industries, e, v)
-    figures["benchmark_groups_county"] = float(table.groups[0].keys.size)
-    figures["lookup_many_ms"] = _median_ms(lambda: table.lookup_many(regions, industries), runs=5)
-    _print(
-        f"population_benchmarks, {POPULATION:,} enterprises (str codes)",
-        figures["benchmarks_ms"],
-        f"({table.groups[0].keys.size:,} county groups)",
+    figures.append(
+        Figure(
+            f"Monte Carlo, {len(lines)} lines × {DRAWS:,} draws",
+            monte_carlo_ms,
+            "ms",
+            "lower",
+            "bare numpy: one normal draw per line and draw, weighted sum, percentiles",
+            median_ms(lambda: _bare_monte_carlo(len(lines), DRAWS), quick),
+        )
     )
-    _print(f"  lookup_many for all {POPULATION:,}", figures["lookup_many_ms"])
-    _qr_codes(figures)
+    figures += _benchmarks(data, quick)
+    figures += _qr_codes(qr_codes, quick)
     return figures
 
 
+def _bare_monte_carlo(lines: int, draws: int) -> object:
+    """The least arithmetic a Monte Carlo over `lines` lines needs: one normal draw per line and draw,
+    scaled, weighted, summed, and two percentiles."""
+    generator = np.random.Generator(np.random.PCG64(1))
+    drawn = generator.standard_normal((lines, draws))
+    drawn *= 0.05
+    drawn += 1.0
+    drawn *= np.linspace(1.0, 2.0, lines)[:, np.newaxis]
+    return np.percentile(drawn.sum(axis=0), (2.5, 97.5))
+
+
+def _benchmarks(data: dict[str, np.ndarray[Any, Any]], quick: bool) -> list[Figure]:
+    """`population_benchmarks` and `lookup_many`, against a bare group-by on integer keys made beforehand."""
+    regions, industries = data["regions"], data["industries"]
+    e, v = data["emissions"], data["added_value"]
+    size = regions.size
+    runs = 3 if quick else 5
+    benchmarks_ms = median_ms(lambda: population_benchmarks(regions, industries, e, v), quick, runs)
+    table = population_benchmarks(regions, industries, e, v)
+    division = np.array([int(code[1:3]) for code in industries.tolist()], dtype=np.int64)
+    pairs = division * 1_000_000 + regions.astype(np.int64)
+
+    def bare_group_by() -> object:
+        groups, inverse = np.unique(pairs, return_inverse=True)
+        return np.bincount(inverse, weights=e, minlength=groups.size), np.bincount(inverse, weights=v)
+
+    intensities = np.ones(np.unique(pairs).size)
+
+    def bare_lookup() -> object:
+        _, inverse = np.unique(pairs, return_inverse=True)
+        return intensities[inverse]
+
+    return [
+        Figure(
+            f"population_benchmarks, {size:,} enterprises (str codes)",
+            benchmarks_ms,
+            "ms",
+            "lower",
+            "bare np.unique + 2 bincounts on integer (division, county) keys",
+            median_ms(bare_group_by, quick, runs),
+            f"{table.groups[0].keys.size:,} county groups; four levels; codes parsed from strings",
+        ),
+        Figure(
+            f"lookup_many for all {size:,}",
+            median_ms(lambda: table.lookup_many(regions, industries), quick, runs),
+            "ms",
+            "lower",
+            "bare np.unique of integer keys + one gather",
+            median_ms(bare_lookup, quick, runs),
+        ),
+    ]
+
+
 QR_CODES: Final = 200
+QUICK_QR_CODES: Final = 20
 
 
-def _qr_codes(figures: dict[str, float]) -> None:
+def _bare_matrix(url: str) -> object:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_H, border=0)
+    code.add_data(url)
+    code.make(fit=True)
+    return code.get_matrix()
+
+
+def _per_second(operation: Callable[[int], object], count: int) -> float:
+    started = time.perf_counter()
+    for n in range(count):
+        operation(n)
+    return count / (time.perf_counter() - started)
+
+
+def _render_new(render: Callable[..., object], urls: list[str], label: str, n: int) -> object:
+    return render(urls[n], n % 5 + 1, label=label)
+
+
+def _qr_codes(count: int, quick: bool) -> list[Figure]:
     """QR PNG and SVG per second, for new addresses (each a fresh matrix) and for one address again."""
     label = "长兴示范铝业有限公司 · 2025"
-    urls = [f"https://resolver.example/c/88.100.9/CERT.88.{n}.1.2025" for n in range(QR_CODES)]
+    urls = [f"https://resolver.example/c/88.100.9/CERT.88.{n}.1.2025" for n in range(count)]
+    bare = _per_second(lambda n: _bare_matrix(f"{urls[n]}.bare"), count)
+    figures = []
     for name, render in (("png", certificate_qr_png), ("svg", certificate_qr_svg)):
-        started = time.perf_counter()
-        for n, url in enumerate(urls):
-            render(f"{url}.{name}", n % 5 + 1, label=label)
-        fresh = QR_CODES / (time.perf_counter() - started)
-        started = time.perf_counter()
-        for n in range(QR_CODES):
-            render(urls[0], n % 5 + 1, label=label)
-        again = QR_CODES / (time.perf_counter() - started)
-        figures[f"qr_{name}_per_second"] = fresh
-        figures[f"qr_{name}_same_url_per_second"] = again
-        print(
-            f"{'QR ' + name.upper() + ' (level H, grade panel), new / same address':58} {fresh:9.0f} /s {again:9.0f} /s"
+        fresh = _per_second(partial(_render_new, render, [f"{url}.{name}" for url in urls], label), count)
+        again = _per_second(partial(_render_new, render, [urls[0]] * count, label), count)
+        figures.append(
+            Figure(
+                f"QR {name.upper()} (level H, grade panel), new address",
+                fresh,
+                "/s",
+                "higher",
+                "qrcode matrix alone (level H, fit), new address",
+                bare,
+            )
         )
+        figures.append(
+            Figure(
+                f"QR {name.upper()} (level H, grade panel), same address again",
+                again,
+                "/s",
+                "higher",
+                note="the matrix comes from the cache: drawing and encoding only",
+            )
+        )
+    return figures
 
 
 if __name__ == "__main__":
-    run()
+    for figure in grading(quick=False):
+        print(figure)

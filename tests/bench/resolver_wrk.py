@@ -1,15 +1,17 @@
 """Resolver throughput and latency: cached answers under wrk against a bare aiohttp handler, then cold resolutions.
 
-`run()` starts, in a child process with uvloop, a registry (serving 88), a node (88.186.1) and the resolver on
-loopback (SQLite in a temporary directory), publishes records and warms the resolver's cache with one of them.
+`resolver()` starts, in a child process with uvloop, a registry (serving 88), a node (88.186.1) and the
+resolver on loopback (SQLite in a temporary directory), publishes records and warms the resolver's cache
+with one of them.
 wrk drives the resolver, then, each in its own child process with uvloop, a bare aiohttp handler answering a
 JSON body of the same size as the cached resolution answer, and the same handler behind the middleware
 every carbonid service has (`common.web.create_service_app`: request ids, problem+json), which is the floor
 of any service. The servers are pinned to one core and wrk to the other when the machine has two. Requests per
-second and p50/p99 latencies are printed with the ratios to the bare handler. Then every other published record
+second and p50/p99 latencies are the figures, the bare handler their ceiling. Then every other published record
 is resolved once, with an empty cache for it, through an aiohttp client: the p50 and p99 of these cold
 resolutions (node fetch, RDFC canonicalization, Ed25519 verification, the version recorded; the prefix record
-stays cached after the first) are printed. Prints figures; asserts nothing.
+stays cached after the first). Returns figures; asserts nothing. Any per-client rate limit the services have
+(``rate_limit_*`` settings) is turned off: wrk is one client.
 
 The services log at `warning`, so no access line is written per request: the figures measure serving, not
 writing logs.
@@ -18,13 +20,13 @@ writing logs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import multiprocessing
 import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import tempfile
 import time
@@ -34,8 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.bench.report import Figure, Skipped
+
 WRK_ARGS = ("-t1", "-c32", "-d5s", "--latency")
+QUICK_WRK_ARGS = ("-t1", "-c32", "-d1s", "--latency")
 COLD_RESOLUTIONS = 250
+QUICK_COLD_RESOLUTIONS = 20
 TEMPLATE = "activity-data/1"
 PREFIX = "88.186.1"
 SECRET = "bench admin secret"
@@ -54,6 +60,16 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _no_rate_limits(settings_class: type) -> dict[str, Any]:
+    """Every per-client rate limit of a settings class turned off (its rate 0), if it has any: wrk is one
+    client, and the benchmark measures throughput, not the limiter."""
+    return {
+        f.name: 0.0
+        for f in dataclasses.fields(settings_class)
+        if f.name.startswith("rate_limit_") and f.name.endswith(("_per_second", "_per_minute"))
+    }
 
 
 def _pin(cpu: int) -> None:
@@ -117,6 +133,7 @@ async def _federation(directory: Path, cold: int, ready: Any) -> None:
         port=registry_port,
         public_url=f"http://127.0.0.1:{registry_port}",
         log_level="warning",
+        **_no_rate_limits(RegistrySettings),
     )
     registry_app = create_registry(registry_settings)
     runners = [await _start(registry_app, registry_port)]
@@ -130,6 +147,7 @@ async def _federation(directory: Path, cold: int, ready: Any) -> None:
         port=node_port,
         public_url=f"http://127.0.0.1:{node_port}",
         log_level="warning",
+        **_no_rate_limits(NodeSettings),
     )
     await initialise_node(node_settings, SECRET)
     runners.append(await _start(create_node(node_settings), node_port))
@@ -151,6 +169,7 @@ async def _federation(directory: Path, cold: int, ready: Any) -> None:
         root_registry_url=registry_settings.base_url(),
         trust_anchor=anchor,
         log_level="warning",
+        **_no_rate_limits(ResolverSettings),
     )
     runners.append(await _start(create_resolver(resolver_settings), resolver_port))
     resolver_url = resolver_settings.base_url()
@@ -231,8 +250,8 @@ def _milliseconds(text: str) -> float:
     return float(match.group(1)) * _UNITS_MS[match.group(2)]
 
 
-def _wrk(url: str) -> WrkResult:
-    command = ["wrk", *WRK_ARGS, url]
+def _wrk(url: str, wrk_args: tuple[str, ...]) -> WrkResult:
+    command = ["wrk", *wrk_args, url]
     if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
         command = ["taskset", "-c", "1", *command]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -241,6 +260,9 @@ def _wrk(url: str) -> WrkResult:
     p99 = re.search(r"\s99%\s+([0-9.]+\w+)", output)
     if rate is None or p50 is None or p99 is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    refused = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if refused is not None:  # a 429 or 500 answers fast: counting them would flatter the figures
+        raise RuntimeError(f"{url} answered {refused.group(1)} requests with an error status under wrk")
     return WrkResult(float(rate.group(1)), _milliseconds(p50.group(1)), _milliseconds(p99.group(1)))
 
 
@@ -259,23 +281,17 @@ async def _cold(resolver_url: str, handles: list[str]) -> list[float]:
     return durations
 
 
-def _row(name: str, result: WrkResult) -> None:
-    print(
-        f"{name:58} {result.requests_per_second:12,.0f} /s   p50 {result.p50_ms:7.3f} ms   p99 {result.p99_ms:7.3f} ms",
-        flush=True,
-    )
-
-
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run(cold: int = COLD_RESOLUTIONS) -> None:
-    """Measure and print cached resolution against a bare handler (wrk), then cold resolution latency."""
+def resolver(quick: bool) -> list[Figure]:
+    """Cached resolution under wrk against a bare handler (and the middleware floor), then cold resolutions."""
     if shutil.which("wrk") is None:
-        print("resolver benchmark skipped: wrk is not installed (`make bench` installs it where it can)")
-        return
+        raise Skipped("wrk is not installed (`make bench` installs it where it can: root with apt-get)")
+    wrk_args = QUICK_WRK_ARGS if quick else WRK_ARGS
+    cold = QUICK_COLD_RESOLUTIONS if quick else COLD_RESOLUTIONS
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="carbonid-bench-resolver-") as directory:
         ready = spawn.Queue()
@@ -291,9 +307,7 @@ def run(cold: int = COLD_RESOLUTIONS) -> None:
                 answer = response.read()
             if not json.loads(answer)["verification"]["cached"]:
                 raise RuntimeError("the resolver's answer is not cached after warming")
-            pinned = " (servers on core 0, wrk on core 1)" if (os.cpu_count() or 1) > 1 else ""
-            print(f"\nresolver: wrk {' '.join(WRK_ARGS)} on loopback{pinned}", flush=True)
-            resolver_result = _wrk(hot_url)
+            resolver_result = _wrk(hot_url, wrk_args)
             bare_results = []
             for with_middlewares in (False, True):
                 bare_port = _free_port()
@@ -302,33 +316,82 @@ def run(cold: int = COLD_RESOLUTIONS) -> None:
                 )
                 bare.start()
                 bare_size = ready.get(timeout=60)
-                bare_results.append(_wrk(f"http://127.0.0.1:{bare_port}/"))
+                bare_results.append(_wrk(f"http://127.0.0.1:{bare_port}/", wrk_args))
                 bare.terminate()
                 bare.join(10)
-            bare_result, floor_result = bare_results
-            _row(f"cached resolution ({len(answer):,} B answer)", resolver_result)
-            _row(f"bare aiohttp + uvloop handler ({bare_size:,} B body)", bare_result)
-            _row("the same behind the services' middleware", floor_result)
-            ratio = resolver_result.requests_per_second / bare_result.requests_per_second
-            floor = floor_result.requests_per_second / bare_result.requests_per_second
-            print(
-                f"{'cached resolution / bare handler':58} {ratio:12.2f}   (goal: at least 0.80)", flush=True
-            )
-            print(f"{'bare handler behind the middlewares / bare handler':58} {floor:12.2f}", flush=True)
-
             durations = asyncio.run(_cold(info["resolver"], info["cold"]))
-            print(
-                f"{f'cold resolution, {len(durations)} distinct records (aiohttp client)':58} "
-                f"{len(durations) / (sum(durations) / 1000):12,.0f} /s   p50 {_percentile(durations, 0.5):7.3f} ms"
-                f"   p99 {_percentile(durations, 0.99):7.3f} ms   (mean {statistics.fmean(durations):.3f} ms)",
-                flush=True,
-            )
         finally:
             for process in (bare, federation):
                 if process is not None and process.is_alive():
                     process.terminate()
                     process.join(10)
+    bare_result, floor_result = bare_results
+    return _figures(resolver_result, bare_result, floor_result, len(answer), bare_size, durations, wrk_args)
+
+
+def _figures(
+    cached: WrkResult,
+    bare: WrkResult,
+    floor: WrkResult,
+    answer_size: int,
+    bare_size: int,
+    durations: list[float],
+    wrk_args: tuple[str, ...],
+) -> list[Figure]:
+    pinned = "servers on core 0, wrk on core 1" if (os.cpu_count() or 1) > 1 else "one core shared with wrk"
+    bare_name = f"bare aiohttp + uvloop handler, {bare_size:,} B body"
+    floor_name = "bare handler behind the services' middleware"
+    how = f"wrk {' '.join(wrk_args)}, loopback, {pinned}"
+    middleware_us = 1e6 / floor.requests_per_second - 1e6 / bare.requests_per_second
+    return [
+        Figure(
+            f"cached resolution ({answer_size:,} B answer)",
+            cached.requests_per_second,
+            "req/s",
+            "higher",
+            bare_name,
+            bare.requests_per_second,
+            f"goal: at least 0.80× the rate; {how}",
+        ),
+        Figure(
+            "cached resolution, against the middleware floor",
+            cached.requests_per_second,
+            "req/s",
+            "higher",
+            floor_name,
+            floor.requests_per_second,
+            "what the resolver's own route costs beyond what every service pays",
+        ),
+        Figure(
+            floor_name,
+            floor.requests_per_second,
+            "req/s",
+            "higher",
+            bare_name,
+            bare.requests_per_second,
+            "request id, problem+json, HTTP metrics (common.web.service_middleware)",
+        ),
+        Figure(
+            "middleware stack, cost per request",
+            middleware_us,
+            "µs",
+            "lower",
+            note="1 / floor rate − 1 / bare rate, on one core",
+        ),
+        Figure("cached resolution p50", cached.p50_ms, "ms", "lower", bare_name + " p50", bare.p50_ms),
+        Figure("cached resolution p99", cached.p99_ms, "ms", "lower", bare_name + " p99", bare.p99_ms),
+        Figure(
+            f"cold resolution, {len(durations)} distinct records",
+            len(durations) / (sum(durations) / 1000),
+            "/s",
+            "higher",
+            note="one at a time through an aiohttp client: node fetch, RDFC, Ed25519 verification",
+        ),
+        Figure("cold resolution p50", _percentile(durations, 0.5), "ms", "lower"),
+        Figure("cold resolution p99", _percentile(durations, 0.99), "ms", "lower"),
+    ]
 
 
 if __name__ == "__main__":
-    run()
+    for figure in resolver(quick=False):
+        print(figure)
