@@ -26,6 +26,7 @@ from aiohttp.typedefs import Handler
 from common.app_keys import PROBLEM_TYPE_KEY
 from common.database import DatabaseUnavailable
 from common.logging import request_id
+from common.strict_json import finite_float, nesting_depth
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
@@ -309,9 +310,6 @@ async def render_problems(request: web.Request, handler: Handler) -> web.StreamR
 # Reading JSON bodies
 
 
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-
-
 def _is_json_media_type(media_type: str) -> bool:
     media_type = media_type.lower()
     return media_type == "application/json" or (
@@ -319,35 +317,8 @@ def _is_json_media_type(media_type: str) -> bool:
     )
 
 
-def _nesting_depth(text: str, limit: int) -> int:
-    """Return the nesting depth of ``text``, stopping as soon as it exceeds ``limit``.
-
-    Checked before parsing so that a body of a million ``[`` costs a scan, not a RecursionError.
-    """
-    if text.count("[") + text.count("{") <= limit:
-        return 0
-    depth = 0
-    for match in _JSON_TOKENS.finditer(text):
-        token = match.group()
-        if token in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return depth
-        elif token in ("]", "}"):
-            depth -= 1
-    return 0
-
-
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    # 1e999 parses to inf, which is not JSON either and would fail later, far from the input (a 500).
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return number
 
 
 def _unique_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -388,7 +359,7 @@ async def read_json(request: web.Request, *, max_depth: int = DEFAULT_MAX_JSON_D
             title="Invalid JSON",
             position=exc.start,
         ) from None
-    if _nesting_depth(text, max_depth) > max_depth:
+    if nesting_depth(text, max_depth) > max_depth:
         raise BadRequest(
             f"JSON nested deeper than {max_depth} levels",
             type="json-too-deep",
@@ -399,7 +370,7 @@ async def read_json(request: web.Request, *, max_depth: int = DEFAULT_MAX_JSON_D
         return json.loads(
             text,
             parse_constant=_reject_constant,
-            parse_float=_finite_float,
+            parse_float=finite_float,
             object_pairs_hook=_unique_members,
         )
     except json.JSONDecodeError as exc:

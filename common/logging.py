@@ -32,7 +32,6 @@ __all__ = [
     "StructuredAccessLogger",
     "TextFormatter",
     "configure_logging",
-    "current_request_id",
     "request_id",
     "request_id_middleware",
     "request_id_trace",
@@ -164,11 +163,6 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     if not response.prepared:
         response.headers[REQUEST_ID_HEADER] = rid
     return response
-
-
-def current_request_id() -> str | None:
-    """The id of the request being handled in this task (or the one that started it), if any."""
-    return _CURRENT_REQUEST_ID.get()
 
 
 async def _send_request_id(

@@ -99,51 +99,50 @@ class _Metric:
 
 
 @dataclass(slots=True)
-class Counter(_Metric):
-    """A value that only goes up, per label set."""
+class _Valued(_Metric):
+    """One value per label set, rendered as `kind`."""
 
     values: dict[LabelValues, float] = field(default_factory=dict)
+    kind = "untyped"
 
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        """Add `amount` (≥ 0) to the counter of these labels."""
-        if amount < 0:
-            raise ValueError("a counter never goes down")
+    def _add(self, amount: float, labels: dict[str, str]) -> None:
         key = self._key(labels)
         self.values[key] = self.values.get(key, 0.0) + amount
-
-    def value(self, **labels: str) -> float:
-        """The current value for these labels (0 when never incremented)."""
-        return self.values.get(self._key(labels), 0.0)
 
     def render(self) -> Iterable[str]:
         """Text-format lines."""
         yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
+        yield f"# TYPE {self.name} {self.kind}"
         for key, value in sorted(self.values.items()):
             yield f"{self.name}{_format_labels(self.labels, key)} {_format_value(value)}"
 
 
 @dataclass(slots=True)
-class Gauge(_Metric):
+class Counter(_Valued):
+    """A value that only goes up, per label set."""
+
+    kind = "counter"
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        """Add `amount` (≥ 0) to the counter of these labels."""
+        if amount < 0:
+            raise ValueError("a counter never goes down")
+        self._add(amount, labels)
+
+
+@dataclass(slots=True)
+class Gauge(_Valued):
     """A value that goes up and down, per label set."""
 
-    values: dict[LabelValues, float] = field(default_factory=dict)
+    kind = "gauge"
 
     def add(self, amount: float, **labels: str) -> None:
         """Add `amount` (may be negative)."""
-        key = self._key(labels)
-        self.values[key] = self.values.get(key, 0.0) + amount
+        self._add(amount, labels)
 
     def set(self, value: float, **labels: str) -> None:
         """Set the value for these labels."""
         self.values[self._key(labels)] = value
-
-    def render(self) -> Iterable[str]:
-        """Text-format lines."""
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
-        for key, value in sorted(self.values.items()):
-            yield f"{self.name}{_format_labels(self.labels, key)} {_format_value(value)}"
 
 
 @dataclass(slots=True)
@@ -170,11 +169,6 @@ class Histogram(_Metric):
         series.counts[bisect_left(self.buckets, value)] += 1
         series.total += value
         series.count += 1
-
-    def count(self, *labels: str) -> int:
-        """How many observations these label values have."""
-        series = self.series.get(labels)
-        return series.count if series is not None else 0
 
     def render(self) -> Iterable[str]:
         """Text-format lines: `_bucket` (cumulative, `le`), `_sum`, `_count`."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
 
+from common.strict_json import finite_float, nesting_depth
 from handle_registry.identifiers import Handle, InvalidHandle
 from handle_registry.response_codes import SUCCESS, VALUES_NOT_FOUND
 from handle_registry.values import (
@@ -294,29 +295,6 @@ MAX_JSON_DEPTH = 64
 """Nesting a body may have; a handle value is a few levels deep, and deeper input must not reach the parser's
 recursion (a RecursionError would be a 500)."""
 
-_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-
-
-def _too_deep(text: str) -> bool:
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return False
-    depth = 0
-    for match in _JSON_STRUCTURE.finditer(text):
-        if match.group() in ("[", "{"):
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                return True
-        elif match.group() in ("]", "}"):
-            depth -= 1
-    return False
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise CodecError(f"number {text[:20]} is out of range")
-    return number
-
 
 def parse_json(raw: bytes | str) -> Json:
     """Parse a request body strictly: UTF-8, no duplicate members, no NaN or Infinity (nor numbers that
@@ -326,14 +304,14 @@ def parse_json(raw: bytes | str) -> Json:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise CodecError(f"body is not UTF-8 (byte {error.start})") from None
-    if _too_deep(raw):
+    if nesting_depth(raw, MAX_JSON_DEPTH):
         raise CodecError(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         document: Json = json.loads(
             raw,
             object_pairs_hook=_reject_duplicates,
             parse_constant=_reject_constant,
-            parse_float=_finite_float,
+            parse_float=finite_float,
         )
     except json.JSONDecodeError as error:
         raise CodecError(

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from common.strict_json import nesting_depth
+
 
 class Kind(Enum):
     """What a filterable field holds, which decides the operators and values it accepts."""
@@ -152,12 +154,14 @@ MATCH_ALL: Final = Group("and", ())
 
 def parse_filter_text(text: str, fields: Mapping[str, Kind]) -> Node:
     """A filter from its JSON text (the `filter=` query parameter)."""
+    # A group is two JSON levels ({"and": [...]}) and a condition's value two more: far deeper text is
+    # refused before the parser recurses through it (thousands of '[' in a query string).
+    if nesting_depth(text, 2 * MAX_DEPTH + 2):
+        raise InvalidFilter("", f"nested deeper than {MAX_DEPTH} groups")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidFilter("", f"not JSON: {exc}") from None
-    except RecursionError:  # a query string of thousands of '[': deeper than the parser goes
-        raise InvalidFilter("", f"nested deeper than {MAX_DEPTH} groups") from None
     return parse_filter(data, fields)
 
 

@@ -23,6 +23,7 @@ from handle_registry.identifiers import fold_ascii
 from handle_registry.response_codes import SERVER_TOO_BUSY
 from metadata_templates import Catalog, default_catalog
 from resolver import certificates_api, handle_api, notifications_api, regions_api
+from resolver.breakers import CircuitBreakers
 from resolver.certificates import CertificateAuthority, load_published_benchmarks
 from resolver.context import (
     SERVICE_NAME,
@@ -103,6 +104,7 @@ def _resolver_context(
         peer_session = (
             open_session(settings, peer_tls) if settings.client_certificate is not None else session
         )
+        breakers = CircuitBreakers()
         store = ResolverStore(app[ENGINE_KEY])
         app[CERTIFICATES_KEY] = CertificateAuthority(store, FactorLibrary.default(), published)
         regional = RegionalState(refresh_seconds=settings.index_refresh_seconds)
@@ -115,8 +117,8 @@ def _resolver_context(
                 catalog=catalog,
                 anchor=anchor,
                 identity=identity,
-                upstream=Upstream(session, clock),
-                peer_upstream=Upstream(peer_session, clock),
+                upstream=Upstream(session, clock, breakers=breakers),
+                peer_upstream=Upstream(peer_session, clock, breakers=breakers),
                 guard=VersionGuard(store, max_entries=size),
                 verifier=ProofVerifier(catalog.loader, max_entries=size),
                 clock=clock,

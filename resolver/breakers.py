@@ -76,6 +76,3 @@ class CircuitBreakers:
         if breaker is None:
             breaker = self._breakers[origin] = CircuitBreaker()
         return breaker
-
-    def __contains__(self, origin: object) -> bool:
-        return origin in self._breakers

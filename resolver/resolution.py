@@ -138,8 +138,7 @@ async def lookup_prefix(
     counts["prefixes", "miss"] += 1
     try:
         fetched: PrefixLookup = await ctx.flights.run(key, lambda: _fetch_prefix(ctx, prefix, key, budget))
-    except UpstreamError as exc:
-        ctx.stats.upstream_failed(exc)
+    except UpstreamError:
         if (
             entry is not None
             and entry.value.status != "not_found"
@@ -154,7 +153,11 @@ async def lookup_prefix(
 async def _fetch_prefix(
     ctx: ResolverContext, prefix: Prefix, key: str, budget: UpstreamBudget | None
 ) -> PrefixLookup:
-    chain = await fetch_prefix_chain(ctx, prefix, budget)
+    try:
+        chain = await fetch_prefix_chain(ctx, prefix, budget)
+    except UpstreamError as exc:  # counted here, once per request made, not once per caller waiting on it
+        ctx.stats.upstream_failed(exc)
+        raise
     entry = ctx.prefixes.put(key, chain, now=ctx.seconds(), ttl=chain.ttl)
     return PrefixLookup(chain, False, False, entry.expires_at)
 
@@ -331,9 +334,7 @@ async def resolve_record(ctx: ResolverContext, handle: Handle, *, as_peer: bool 
     counts["answers", "miss"] += 1
     try:
         served: Served = await ctx.flights.run(key, lambda: _fetch_record(ctx, handle, key, as_peer))
-    except UpstreamError as exc:
-        if not isinstance(exc, RegistryUnreachable):  # a registry's failure was counted by lookup_prefix
-            ctx.stats.upstream_failed(exc)
+    except UpstreamError:
         if (
             entry is not None
             and isinstance(entry.value, Found)
@@ -348,7 +349,11 @@ async def resolve_record(ctx: ResolverContext, handle: Handle, *, as_peer: bool 
 async def _fetch_record(ctx: ResolverContext, handle: Handle, key: str, as_peer: bool) -> Served:
     budget = UpstreamBudget.start(ctx.settings)
     lookup = await lookup_prefix(ctx, handle.prefix, budget)
-    answer, ttl = await fetch_record(ctx, handle, lookup.chain, as_peer=as_peer, budget=budget)
+    try:
+        answer, ttl = await fetch_record(ctx, handle, lookup.chain, as_peer=as_peer, budget=budget)
+    except NodeUnreachable as exc:  # a registry's failure was counted by _fetch_prefix
+        ctx.stats.upstream_failed(exc)
+        raise
     if lookup.cached and not lookup.stale and _key_changed(answer):
         # The record names a key the cached prefix record does not allow: the enterprise may have rotated
         # or revoked keys since. Ask the registries again, once, rather than wait out the prefix ttl.

@@ -187,11 +187,13 @@ class Upstream:
         session: aiohttp.ClientSession,
         clock: Callable[[], datetime],
         *,
+        breakers: CircuitBreakers | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
-        self.breakers = CircuitBreakers()
+        self.breakers = breakers if breakers is not None else CircuitBreakers()
+        """Shared by the public and the peer `Upstream`: a host that is down is down for both."""
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
 
     async def resolve(

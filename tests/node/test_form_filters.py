@@ -176,6 +176,12 @@ def test_filters_are_bounded_in_depth_and_size():
         deep = {"and": [deep]}
     with pytest.raises(InvalidFilter, match="nest at most"):
         parse_filter(deep, FORM_FIELDS)
+    # The deepest filter parse_filter accepts also passes the scan made on the text before parsing.
+    deepest = deep["and"][0]
+    parse_filter(deepest, FORM_FIELDS)
+    assert parse_filter_text(json.dumps(deepest), FORM_FIELDS) == parse_filter(deepest, FORM_FIELDS)
+    with pytest.raises(InvalidFilter, match="nested deeper"):
+        parse_filter_text("[" * 4000 + "]" * 4000, FORM_FIELDS)
     with pytest.raises(InvalidFilter, match=f"at most {MAX_CONDITIONS} conditions"):
         parse_filter({"or": [cond("name", "null")] * (MAX_CONDITIONS + 1)}, FORM_FIELDS)
     with pytest.raises(InvalidFilter, match="not JSON"):
