@@ -190,6 +190,7 @@ async def apply_for_prefix(registry: Registry, body: Mapping[str, Any]) -> Prefi
         else:
             entry_id = existing.id
             await tx.replace_application(entry_id, prefix, fields, at=now)
+        await tx.keep_application(entry_id, fields.application, at=now, actor=request.verification_method)
         await tx.append_event(entry_id, at=now, action="applied", actor=request.verification_method)
         entry = await tx.prefix(prefix)
     assert entry is not None

@@ -8,7 +8,7 @@ A use-case opens one transaction (`RegistryStore.transaction`) and calls the met
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +28,7 @@ from handle_registry.service.errors import (
 )
 from handle_registry.service.schema import (
     admins,
+    applications,
     json_column_value,
     prefix_events,
     prefix_records,
@@ -310,6 +311,25 @@ class RegistryTransaction:
             )
         ).mappings()
         return [record for row in rows if (record := _record(row)) is not None]
+
+    async def keep_application(
+        self, entry_id: int, document: Mapping[str, Any], *, at: datetime, actor: str
+    ) -> None:
+        """Keep a signed application for good (the prefix row holds only the latest)."""
+        await self._conn.execute(
+            applications.insert().values(
+                prefix_id=entry_id, at=at, actor=actor, document=json_column_value(document)
+            )
+        )
+
+    async def applications(self, entry_id: int) -> list[dict[str, Any]]:
+        """Every application the prefix received, oldest first."""
+        rows = await self._conn.execute(
+            sa.select(applications.c.document)
+            .where(applications.c.prefix_id == entry_id)
+            .order_by(applications.c.id)
+        )
+        return [json.loads(row.document) for row in rows]
 
     async def append_event(
         self,

@@ -3,6 +3,8 @@
 - `prefixes`: one row per prefix ever applied for or delegated: its normalised key (ASCII upper case,
   unique), the text as written, kind, status, the application, and the current record version.
 - `prefix_events`: the history, appended and never rewritten.
+- `applications` (migration 2): every signed application a prefix received, appended, so a new application
+  after a rejection does not erase what was applied for before (the prefix row only holds the latest).
 - `prefix_records`: every signed prefix-record version, appended; (prefix, version) is unique, so two
   approvals racing cannot both issue version 1.
 - `admins`: administrator accounts with salted secret hashes.
@@ -117,14 +119,33 @@ request_nonces: Final = sa.Table(
 sa.Index("ix_registry_request_nonces_expires", request_nonces.c.expires_at)
 
 
+applications: Final = sa.Table(
+    "registry_applications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("prefix_id", sa.Integer, sa.ForeignKey("registry_prefixes.id"), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+)
+sa.Index("ix_registry_applications_prefix", applications.c.prefix_id, applications.c.id)
+
+_VERSION_1_TABLES: Final = (prefixes, prefix_events, prefix_records, admins, request_nonces)
+
+
 async def _create_tables(conn: AsyncConnection) -> None:
-    # Version 1 of the schema is exactly the tables above; later changes get their own migrations,
+    # Version 1 of the schema is exactly these tables; later changes get their own migrations,
     # so these definitions must not be edited once released (add a migration instead).
-    await conn.run_sync(metadata.create_all)
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=list(_VERSION_1_TABLES)))
+
+
+async def _create_applications(conn: AsyncConnection) -> None:
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[applications]))
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "registry: prefixes, events, records, admins, request nonces", _create_tables),
+    Migration(2, "registry: every application a prefix received, kept", _create_applications),
 )
 """Every schema migration of the registry, in version order."""
 

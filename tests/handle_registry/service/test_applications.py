@@ -9,7 +9,9 @@ import pytest
 from certs.data_integrity import verify_proofs
 from certs.did import DidDocument
 from certs.keys import generate_signing_key
+from handle_registry.identifiers import Prefix
 from handle_registry.prefix_records import PrefixRecord
+from handle_registry.service.keys import REGISTRY_KEY
 from tests.handle_registry.service.support import CATALOG, LOADER, enterprise, signed_record_from
 
 PROBLEM = "https://carbonid.org/problems/"
@@ -135,6 +137,13 @@ async def test_a_rejected_prefix_may_apply_again(registry):
     assert details["history"][1]["reason"] == "incomplete"
     record = PrefixRecord.from_document(details["record"], CATALOG)
     assert [key.public_key for key in record.keys] == [second.keys[0].public_key]
+    # The first application is kept, not overwritten by the second: history is never deleted.
+    store = registry.client.server.app[REGISTRY_KEY].store
+    async with store.transaction() as tx:
+        entry = await tx.prefix(Prefix("88.186.3"))
+        assert entry is not None
+        kept = await tx.applications(entry.id)
+    assert [document["did"] for document in kept] == [first.did, second.did]
 
 
 async def test_rejection_needs_a_reason(registry):
