@@ -176,7 +176,8 @@ async def fetch_prefix_chain(
     signer = _anchor_identity(ctx.anchor)
     delegated: Prefix | None = None
     registries: list[str] = []
-    ttl = float(settings.max_ttl_seconds)
+    # However long the registry allows, keys are checked again within max_prefix_ttl_seconds (revocations).
+    ttl = float(min(settings.max_ttl_seconds, settings.max_prefix_ttl_seconds))
     for _ in range(settings.max_referrals + 1):
         registries.append(url)
         answer = await ctx.upstream.resolve(

@@ -118,6 +118,15 @@ class ResolverSettings(ServiceSettings):
         doc="Upper bound on how long any answer is cached, whatever its values' ttl.",
         validate=in_range(0, 7 * 86400),
     )
+    max_prefix_ttl_seconds: int = setting(
+        default=600,
+        doc=(
+            "Upper bound on how long a prefix record (the keys records are verified with) is trusted from the "
+            "cache, whatever the registry's ttl: a key revoked at the registry is refused by this resolver at "
+            "most this long after. Answers verified with a prefix record expire with it."
+        ),
+        validate=in_range(0, 7 * 86400),
+    )
     max_stale_seconds: int = setting(
         default=86400,
         doc=(

@@ -100,3 +100,24 @@ async def test_concurrent_identical_lookups_make_one_upstream_request(federation
     assert {(status, body["verification"]["status"]) for status, body in answers} == {(200, "verified")}
     assert f.node2.probe.count(handle) == 1
     assert resolver.ctx.flights.waiters(key) == 0
+
+
+async def test_prefix_records_are_checked_again_within_max_prefix_ttl_whatever_the_registry_allows(
+    federation: Federation,
+):
+    f = federation
+    cap = RECORD_TTL // 2  # the registry allows RECORD_TTL; the resolver trusts its cache for half of it
+    resolver = await f.start_resolver(max_prefix_ttl_seconds=cap)
+    handle = await f.publish(f.node2, "ACT.2025")
+    record = "/api/handles/0.NA/88.200.1"
+    assert (await f.resolve(resolver, handle))[0] == 200
+    asked = f.root.probe.counts[record]
+
+    resolver.clock.advance(HANDLE_TTL + 1)  # the answer expired, the prefix record not yet
+    assert (await f.resolve(resolver, handle))[0] == 200
+    assert f.root.probe.counts[record] == asked
+
+    resolver.clock.advance(cap)  # past the cap, still within the registry's ttl: the keys are asked for again
+    status, body = await f.resolve(resolver, handle)
+    assert (status, body["verification"]["status"]) == (200, "verified")
+    assert f.root.probe.counts[record] == asked + 1
