@@ -141,6 +141,21 @@ async def _create_tables(conn: AsyncConnection) -> None:
 
 async def _create_applications(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[applications]))
+    # Each prefix's application so far (the one its row holds), dated and signed as its latest 'applied'
+    # event says, so that a later application cannot overwrite it.
+    latest = (
+        sa.select(prefix_events.c.prefix_id, sa.func.max(prefix_events.c.id).label("event_id"))
+        .where(prefix_events.c.action == "applied")
+        .group_by(prefix_events.c.prefix_id)
+        .subquery()
+    )
+    held = (
+        sa.select(prefixes.c.id, prefix_events.c.at, prefix_events.c.actor, prefixes.c.application)
+        .join(latest, latest.c.prefix_id == prefixes.c.id)
+        .join(prefix_events, prefix_events.c.id == latest.c.event_id)
+        .order_by(prefixes.c.id)
+    )
+    await conn.execute(applications.insert().from_select(["prefix_id", "at", "actor", "document"], held))
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (

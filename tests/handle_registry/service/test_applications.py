@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from certs.data_integrity import verify_proofs
 from certs.did import DidDocument
 from certs.keys import generate_signing_key
+from common.app_keys import ENGINE_KEY
+from common.database import migrate
 from handle_registry.identifiers import Prefix
 from handle_registry.prefix_records import PrefixRecord
+from handle_registry.service import schema
 from handle_registry.service.keys import REGISTRY_KEY
 from tests.handle_registry.service.support import CATALOG, LOADER, enterprise, signed_record_from
 
@@ -349,3 +353,21 @@ async def test_an_oversized_application_is_refused_with_a_problem(aiohttp_client
     assert response.status == 413
     assert response.content_type == "application/problem+json"
     assert (await response.json())["type"] == PROBLEM + "content-too-large"
+
+
+async def test_migration_2_keeps_the_application_each_prefix_already_had(registry):
+    company = enterprise("88.186.6")
+    assert (await registry.apply(company)).status == 201
+    app = registry.client.server.app
+    engine = app[ENGINE_KEY]
+    # The database as version 1 left it: no applications table, migration 2 not applied.
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: schema.applications.drop(sync))
+        await conn.execute(sa.text(f"DELETE FROM {schema.MIGRATION_TABLE} WHERE version = 2"))
+    assert await migrate(engine, schema.MIGRATIONS, table=schema.MIGRATION_TABLE) == [2]
+
+    async with app[REGISTRY_KEY].store.transaction() as tx:
+        entry = await tx.prefix(Prefix("88.186.6"))
+        assert entry is not None
+        kept = await tx.applications(entry.id)
+    assert [document["did"] for document in kept] == [company.did]
