@@ -31,6 +31,7 @@ from carbonid.backup_archive import BackupRefused
 from certs.data_integrity import parse_datetime, verify_proofs
 from certs.errors import VerificationError
 from certs.identity import ServiceIdentity
+from certs.keys import signing_algorithms
 from common.database import Migration
 from common.settings import ServiceSettings
 from metadata_templates import default_catalog
@@ -62,7 +63,9 @@ class ServiceSpec:
 
     def key_algorithms(self, settings: Any) -> tuple[str, ...]:
         """The private keys the service signs with (each a `keys/<algorithm>.key`)."""
-        return ("ed25519", "sm2") if getattr(settings, "sign_sm2", False) else ("ed25519",)
+        return tuple(
+            algorithm.value for algorithm in signing_algorithms(getattr(settings, "sign_sm2", False))
+        )
 
     def label(self, settings: Any) -> str | None:
         """The prefix a node serves (None for other services)."""

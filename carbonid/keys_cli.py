@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import click
 
@@ -45,6 +45,8 @@ from node.settings import NodeSettings
 from resolver import settings as resolver_settings
 from resolver.context import load_identity as load_resolver_identity
 from resolver.settings import ResolverSettings
+
+S = TypeVar("S", NodeSettings, ResolverSettings)
 
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 NODE_CONFIG: Decorator = config_option(node_settings.SECTION, required=True)
@@ -85,9 +87,10 @@ def print_keys(identity: ServiceIdentity, state: IdentityState) -> None:
         click.echo(f"{former.state:11} {former.public_key.algorithm.value:8} {method}  {times}")
 
 
-def _node_identity(settings: NodeSettings) -> ServiceIdentity:
+def _identity(load: Callable[[S], ServiceIdentity], settings: S) -> ServiceIdentity:
+    """A service's identity as `load` reads it; a one-line error naming the key directory when it cannot."""
     try:
-        return load_node_identity(settings)
+        return load(settings)
     except (OSError, CertsError) as exc:
         fail(f"keys in {settings.data_dir / 'keys'}: {exc}")
 
@@ -137,7 +140,7 @@ def node_keys() -> None:
 def node_keys_list(config: Path) -> None:
     """List the node's keys: current, prepared, and former ones with when they were retired or revoked."""
     settings = load_service_settings(NodeSettings, config, node_settings.SECTION)
-    identity = _node_identity(settings)
+    identity = _identity(load_node_identity, settings)
     print_keys(identity, identity.state)
 
 
@@ -154,7 +157,7 @@ def node_keys_rotate(
     old ones (what they signed before stays valid)."""
     settings = load_service_settings(NodeSettings, config, node_settings.SECTION)
     link = _link(settings, registry_url, registry_did, ca)
-    identity = _node_identity(settings)
+    identity = _identity(load_node_identity, settings)
     try:
         outcome = asyncio.run(rotate_keys(identity, default_catalog(), settings, link, reason=reason))
     except (RegistryRefused, RegistryUnreachable, RotationIncomplete, TemplateValidationError) as exc:
@@ -187,7 +190,7 @@ def node_keys_revoke(
     refused everywhere; earlier ones still verify."""
     settings = load_service_settings(NodeSettings, config, node_settings.SECTION)
     link = _link(settings, registry_url, registry_did, ca)
-    identity = _node_identity(settings)
+    identity = _identity(load_node_identity, settings)
     if "#" not in key_id:
         key_id = f"{identity.did.id}#{key_id}"
     try:
@@ -206,19 +209,12 @@ def resolver_keys() -> None:
     """The resolver's certificate-signing keys: list, rotate."""
 
 
-def _resolver_identity(settings: ResolverSettings) -> ServiceIdentity:
-    try:
-        return load_resolver_identity(settings)
-    except (OSError, CertsError) as exc:
-        fail(f"keys in {settings.data_dir / 'keys'}: {exc}")
-
-
 @resolver_keys.command("list")
 @RESOLVER_CONFIG
 def resolver_keys_list(config: Path | None) -> None:
     """List the resolver's keys: current and former ones with when they were retired."""
     settings = load_service_settings(ResolverSettings, config, resolver_settings.SECTION)
-    identity = _resolver_identity(settings)
+    identity = _identity(load_resolver_identity, settings)
     print_keys(identity, identity.state)
 
 
@@ -229,7 +225,7 @@ def resolver_keys_rotate(config: Path | None, reason: str) -> None:
     """Replace the resolver's keys; the old ones stay in its DID document, retired, so certificates issued
     before keep verifying."""
     settings = load_service_settings(ResolverSettings, config, resolver_settings.SECTION)
-    identity = _resolver_identity(settings)
+    identity = _identity(load_resolver_identity, settings)
     before = identity.state
     try:
         after = identity.rotate(reason=reason)

@@ -276,6 +276,12 @@ class Sm2SigningKey(SigningKey):
         return _pem("PRIVATE KEY", pkcs8)
 
 
+def signing_algorithms(sign_sm2: bool) -> tuple[KeyAlgorithm, ...]:
+    """The keys a service signs with: Ed25519 always (any verifier checks it), SM2 too where national
+    cryptography is required (`sign_sm2`)."""
+    return (KeyAlgorithm.ED25519, KeyAlgorithm.SM2) if sign_sm2 else (KeyAlgorithm.ED25519,)
+
+
 def generate_signing_key(algorithm: KeyAlgorithm | str = KeyAlgorithm.ED25519) -> SigningKey:
     """A fresh signing key of the given algorithm."""
     match KeyAlgorithm(algorithm):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from certs.data_integrity import format_datetime
 from certs.identity import ServiceIdentity
-from certs.keys import KeyAlgorithm
+from certs.keys import KeyAlgorithm, signing_algorithms
 from common.passwords import SecretChecker
 from handle_registry.identifiers import Prefix, parse_prefix
 from metadata_templates import Catalog
@@ -17,7 +17,7 @@ from node.settings import NodeSettings
 
 def key_algorithms(settings: NodeSettings) -> tuple[KeyAlgorithm, ...]:
     """The node's signing keys: Ed25519 always (it signs the log), SM2 too when `sign_sm2`."""
-    return (KeyAlgorithm.ED25519, KeyAlgorithm.SM2) if settings.sign_sm2 else (KeyAlgorithm.ED25519,)
+    return signing_algorithms(settings.sign_sm2)
 
 
 def load_identity(settings: NodeSettings) -> ServiceIdentity:

@@ -13,7 +13,7 @@ from typing import Any
 
 from certs.did import DidDocument
 from certs.identity import ServiceIdentity
-from certs.keys import KeyAlgorithm
+from certs.keys import signing_algorithms
 from common.database import default_sqlite_url
 from metadata_templates import Catalog
 from resolver.answers import Answer, PrefixChain
@@ -58,9 +58,8 @@ def load_trust_anchor(path: Path) -> DidDocument:
 def load_identity(settings: ResolverSettings) -> ServiceIdentity:
     """The resolver's own keys (created on first use in `data_dir/keys`: Ed25519, and SM2 when `sign_sm2`)
     and did:web DID document."""
-    algorithms = (KeyAlgorithm.ED25519, KeyAlgorithm.SM2) if settings.sign_sm2 else (KeyAlgorithm.ED25519,)
     return ServiceIdentity.load_or_create(
-        settings.data_dir / "keys", settings.base_url(), algorithms=algorithms
+        settings.data_dir / "keys", settings.base_url(), algorithms=signing_algorithms(settings.sign_sm2)
     )
 
 

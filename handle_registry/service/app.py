@@ -10,6 +10,7 @@ from aiohttp import web
 
 from certs.canonical import w3c_contexts
 from certs.identity import ServiceIdentity
+from certs.keys import signing_algorithms
 from common.app_keys import ENGINE_KEY
 from common.database import default_sqlite_url, engine_context
 from common.ratelimit import Limit, RateLimits
@@ -60,9 +61,8 @@ def database_url(settings: RegistrySettings) -> str:
 
 def load_identity(settings: RegistrySettings) -> ServiceIdentity:
     """The registry's signing identity: Ed25519 (and SM2 with `sign_sm2`) keys in `<data_dir>/keys`."""
-    algorithms = ("ed25519",) + (("sm2",) if settings.sign_sm2 else ())
     return ServiceIdentity.load_or_create(
-        settings.data_dir / "keys", settings.base_url(), algorithms=algorithms
+        settings.data_dir / "keys", settings.base_url(), algorithms=signing_algorithms(settings.sign_sm2)
     )
 
 
